@@ -29,7 +29,8 @@ typedef struct husk_error {
 /* Sets *err (if err is non-NULL and *err unset) and returns -1. */
 int husk_fail(husk_error **err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int husk_failv(husk_error **err, int code, const char *fmt, va_list ap);
+int husk_failv(husk_error **err, int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 /* Prefixes the message already in *err with "<prefix>: ". Returns -1. */
 int husk_error_wrap(husk_error **err, const char *fmt, ...)
