@@ -22,7 +22,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration install clean asan lint demo bench
+.PHONY: all deps test unit unit-bins install clean asan lint demo bench
 all: $(BUILD)/husk
 
 $(BUILD)/%.o: %.c
@@ -43,12 +43,15 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhusk.a
 unit: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do $$t || exit 1; done
 
-# Installs the build and test packages when missing (Debian 12), then runs
-# every test: the C unit tests and the pytest integration suite.
+# Installs the build and test packages when missing (Debian 12).
 deps:
 	bash tests/install-deps.sh
 
-test: deps all $(UNIT_BIN)
+unit-bins: $(UNIT_BIN)
+
+# Both scripts install what is missing first, then build with a fresh make
+# (pkg-config flags are read when make starts, so packages must come first).
+test:
 	bash tests/run.sh
 
 asan:
@@ -63,7 +66,7 @@ lint:
 install: $(BUILD)/husk
 	install -D -m 0755 $(BUILD)/husk $(DESTDIR)$(PREFIX)/bin/husk
 
-demo: all
+demo:
 	bash tests/demo.sh
 
 bench: all

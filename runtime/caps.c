@@ -237,12 +237,10 @@ static int caps_set_ambient(const struct spec_capabilities *c, uint64_t want,
 
 		if (cap_lookup(name, &v) < 0 || v >= caps_kernel_max())
 			continue;
-		if (cap_set_ambient(v, CAP_SET) < 0)
-			return husk_fail(err, errno,
-					 "config.json: process.capabilities.ambient: "
-					 "cannot raise %s: it must also be in the "
-					 "permitted and inheritable sets",
-					 name);
+		/* The kernel only raises an ambient cap that is also permitted
+		 * and inheritable. runc ignores the refusal, and its default
+		 * spec depends on that (ambient caps, no inheritable set). */
+		cap_set_ambient(v, CAP_SET);
 	}
 	return 0;
 }

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What `create` holds while it works; shared by create.c and create_spawn.c
+ * only. */
+#ifndef HUSK_RUNTIME_CREATE_INTERNAL_H
+#define HUSK_RUNTIME_CREATE_INTERNAL_H
+
+#include <seccomp.h>
+
+#include "container.h"
+#include "namespaces.h"
+
+struct create_job {
+	struct spec *spec;
+	char *bundle;
+	char *rootfs;
+	struct container_state st;
+	struct ns_plan ns;
+	struct cgroup *cg;
+	scmp_filter_ctx seccomp;
+	bool cgroup_made;
+	/* fds, closed in create_job_free(); keep them together, in this order */
+	int sync[2];  /* [0] parent, [1] init */
+	int start[2]; /* init reads [0]; `start` writes via /proc/<pid>/fd */
+	int exec[2];  /* init writes [1] */
+	int console_peer; /* our end when we are the console */
+	int console_fd;   /* the end init uses */
+	int pidfd;
+	int dirfd;
+	int rootfd;
+};
+
+int create_run(struct create_job *j, const struct husk_opts *o, const struct create_opts *c,
+	       husk_error **err);
+void create_undo(struct create_job *j);
+
+#endif

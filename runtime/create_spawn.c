@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The parent's half of runtime/sync.h: clone the init, map it, put it in its
+ * cgroup, run the runtime-namespace hooks, and record the result. */
+#include "create_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+#include "../cgroups/cgroup.h"
+#include "console.h"
+#include "hooks.h"
+#include "init.h"
+#include "proc.h"
+#include "store.h"
+#include "sync.h"
+
+static void create_child(struct create_job *j, const struct create_opts *c)
+{
+	/* init keeps both ends of its start pipe, so that it blocks rather
+	 * than reading EOF once we exit. */
+	close(j->sync[0]);
+	close(j->exec[0]);
+	/* The state directory's lock lives in its open file: not ours to hold. */
+	close(j->dirfd);
+	close(j->rootfd);
+	if (j->console_peer >= 0)
+		close(j->console_peer);
+	const struct init_ctx ctx = {
+		.spec = j->spec, .opts = c, .state = &j->st, .rootfs = j->rootfs,
+		.ns = &j->ns, .seccomp = j->seccomp, .sync_fd = j->sync[1],
+		.start_rd = j->start[0], .exec_wr = j->exec[1], .console_fd = j->console_fd,
+	};
+	init_main(&ctx);
+}
+
+static pid_t create_clone(struct create_job *j, const struct create_opts *c, husk_error **err)
+{
+	_cleanup_close_ int own_pidns = -1;
+	struct clone_args args = {
+		.flags = (uint64_t)j->ns.clone_flags | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)&j->pidfd,
+		.exit_signal = SIGCHLD,
+	};
+
+	/* setns(CLONE_NEWPID) only affects children: enter around clone3. */
+	if (j->ns.pid_fd >= 0) {
+		own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+		if (own_pidns < 0 || setns(j->ns.pid_fd, CLONE_NEWPID) < 0)
+			return husk_fail(err, errno, "join pid namespace");
+	}
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0)
+		create_child(j, c);
+	int saved = errno;
+	if (own_pidns >= 0)
+		setns(own_pidns, CLONE_NEWPID);
+	if (pid < 0)
+		return husk_fail(err, saved, "clone container init");
+	return pid;
+}
+
+static int create_hooks(struct create_job *j, husk_error **err)
+{
+	_cleanup_free_ char *json = state_oci_json(&j->st, "creating");
+	if (hooks_run(j->spec, SPEC_HOOK_PRESTART, json, err) < 0 ||
+	    hooks_run(j->spec, SPEC_HOOK_CREATE_RUNTIME, json, err) < 0) {
+		sync_send_error(j->sync[0], *err);
+		return -1;
+	}
+	return sync_send_type(j->sync[0], SYNC_HOOKS_DONE, err);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* From clone to SYNC_READY. */
+static int create_drive(struct create_job *j, const struct create_opts *c, husk_error **err)
+{
+	struct stat st;
+	pid_t pid = create_clone(j, c, err);
+	if (pid < 0)
+		return -1;
+	j->st.pid = pid;
+	j->st.start_fd = j->start[0];
+	j->st.exec_fd = j->exec[1];
+	if (fstat(j->start[0], &st) == 0)
+		j->st.start_ino = st.st_ino;
+	proc_stat(pid, NULL, &j->st.pid_start);
+	/* Only init keeps these ends, so that `start` sees EOF when it execs. */
+	close_fd(&j->sync[1]);
+	close_fd(&j->start[0]);
+	close_fd(&j->exec[1]);
+	close_fd(&j->console_fd);
+
+	if (j->ns.new_user && ns_write_mappings(pid, j->spec, err) < 0)
+		return -1;
+	if (cgroup_enter(j->cg, pid, err) < 0 ||
+	    cgroup_apply_resources(j->cg, j->spec->linux_->resources, err) < 0)
+		return -1;
+	struct sync_msg go = { .type = SYNC_GO, .pid = pid };
+	if (sync_send(j->sync[0], &go, err) < 0)
+		return -1;
+	if ((j->spec->hooks.n[SPEC_HOOK_PRESTART] || j->spec->hooks.n[SPEC_HOOK_CREATE_RUNTIME]) &&
+	    (sync_expect(j->sync[0], SYNC_HOOKS, NULL, err) < 0 || create_hooks(j, err) < 0))
+		return -1;
+	return sync_expect(j->sync[0], SYNC_READY, NULL, err);
+}
+
+static int write_file_atomic(const char *path, const char *data, husk_error **err)
+{
+	_cleanup_free_ char *tmp = NULL;
+	if (asprintf(&tmp, "%s.husk-tmp", path) < 0)
+		return husk_fail(err, ENOMEM, "pid file");
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	size_t len = strlen(data);
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len || rename(tmp, path) < 0) {
+		int saved = errno;
+		unlink(tmp);
+		return husk_fail(err, saved, "write pid file %s", path);
+	}
+	return 0;
+}
+
+static int send_pidfd(const char *path, int pidfd, const char *id, husk_error **err)
+{
+	_cleanup_close_ int sock = console_connect(path, err);
+	if (sock < 0)
+		return husk_error_wrap(err, "--pidfd-socket");
+	return console_send_fd(sock, pidfd, id, err);
+}
+
+/* The container exists: record it where later commands look. */
+static int create_persist(struct create_job *j, const struct create_opts *c, husk_error **err)
+{
+	j->st.cgroup = cgroup_to_json(j->cg);
+	_cleanup_free_ char *state = state_serialize(&j->st);
+	const char *config = json_object_to_json_string_ext(j->spec->json, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (store_write(j->dirfd, "config.json", config, strlen(config), err) < 0 ||
+	    store_write(j->dirfd, "state.json", state, strlen(state), err) < 0)
+		return -1;
+	if (c->pid_file) {
+		char pid[32];
+		snprintf(pid, sizeof(pid), "%d", j->st.pid);
+		if (write_file_atomic(c->pid_file, pid, err) < 0)
+			return -1;
+	}
+	if (c->pidfd_socket && send_pidfd(c->pidfd_socket, j->pidfd, c->id, err) < 0)
+		return -1;
+	return 0;
+}
+
+int create_run(struct create_job *j, const struct husk_opts *o, const struct create_opts *c,
+	       husk_error **err)
+{
+	if (cgroup_create(j->cg, err) < 0)
+		return -1;
+	j->cgroup_made = true;
+	if (create_drive(j, c, err) < 0 || create_persist(j, c, err) < 0)
+		return -1;
+	return 0;
+}
+
+void create_undo(struct create_job *j)
+{
+	husk_error *ignored = NULL;
+
+	if (j->pidfd >= 0) {
+		syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
+		waitpid(j->st.pid, NULL, 0);
+	}
+	if (j->cgroup_made)
+		cgroup_destroy(j->cg, &ignored);
+	husk_error_free(&ignored);
+	store_remove(j->rootfd, j->st.id ? j->st.id : "", j->dirfd, &ignored);
+	husk_error_free(&ignored);
+}

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The container's init, from clone to execve. Order matters and follows the
+ * runtime-spec's lifecycle; see runtime/sync.h for the protocol. */
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+#include "../rootfs/rootfs.h"
+#include "caps.h"
+#include "console.h"
+#include "exec_path.h"
+#include "hooks.h"
+#include "process_attrs.h"
+#include "seccomp.h"
+#include "sync.h"
+
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+
+static int init_identity(const struct init_ctx *ctx, husk_error **err)
+{
+	const struct spec *s = ctx->spec;
+
+	bool joined_user = ctx->ns->n_join && ctx->ns->join_types[0] == CLONE_NEWUSER;
+	if (ctx->ns->new_user || joined_user) {
+		/* Become root of the (possibly new) user namespace. */
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			return husk_fail(err, errno, "become root in the user namespace");
+	}
+	if (!ctx->opts->no_new_keyring &&
+	    syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS &&
+	    errno != EPERM)
+		return husk_fail(err, errno, "join a new session keyring");
+	if (s->hostname && *s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		return husk_fail(err, errno, "set hostname");
+	if (s->domainname && *s->domainname &&
+	    setdomainname(s->domainname, strlen(s->domainname)) < 0)
+		return husk_fail(err, errno, "set domainname");
+	return 0;
+}
+
+static int init_sysctl(const struct spec *s, husk_error **err)
+{
+	for (size_t i = 0; s->linux_ && i < s->linux_->n_sysctl; i++) {
+		const struct spec_kv *kv = &s->linux_->sysctl[i];
+		char path[512];
+		int n = snprintf(path, sizeof(path), "/proc/sys/%s", kv->key);
+		for (char *c = path + strlen("/proc/sys/"); c < path + n; c++)
+			if (*c == '.')
+				*c = '/';
+		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+		size_t len = strlen(kv->value);
+		if (fd < 0 || write(fd, kv->value, len) != (ssize_t)len)
+			return husk_fail(err, errno, "linux.sysctl: write %s", kv->key);
+	}
+	return 0;
+}
+
+static int init_hooks(const struct init_ctx *ctx, pid_t pid, enum spec_hook_kind kind,
+		      const char *status, husk_error **err)
+{
+	if (!ctx->spec->hooks.n[kind])
+		return 0;
+	struct container_state st = *ctx->state;
+	st.pid = pid;
+	_cleanup_free_ char *json = state_oci_json(&st, status);
+	return hooks_run(ctx->spec, kind, json, err);
+}
+
+static int init_cwd(const char *cwd, husk_error **err)
+{
+	/* runc creates a missing cwd rather than failing. */
+	_cleanup_free_ char *p = strdup(cwd);
+	for (char *c = p + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		mkdir(p, 0755);
+		*c = '/';
+	}
+	mkdir(p, 0755);
+	if (chdir(cwd) < 0)
+		return husk_fail(err, errno, "process.cwd: chdir %s", cwd);
+	return 0;
+}
+
+static bool init_own_mounts(const struct spec *s)
+{
+	const struct spec_namespace *mnt = spec_find_namespace(s, CLONE_NEWNS);
+	return mnt && !mnt->path;
+}
+
+/* Mounts, then the hooks that run before pivot_root, then pivot_root. */
+static int init_rootfs(const struct init_ctx *ctx, const struct rootfs_ctx *rc, pid_t pid,
+		       husk_error **err)
+{
+	const struct spec *s = ctx->spec;
+	bool own_mounts = init_own_mounts(s);
+
+	if (own_mounts && rootfs_mount_all(rc, err) < 0)
+		return -1;
+	if (s->hooks.n[SPEC_HOOK_PRESTART] || s->hooks.n[SPEC_HOOK_CREATE_RUNTIME]) {
+		if (sync_send_type(ctx->sync_fd, SYNC_HOOKS, err) < 0 ||
+		    sync_expect(ctx->sync_fd, SYNC_HOOKS_DONE, NULL, err) < 0)
+			return -1;
+	}
+	if (init_hooks(ctx, pid, SPEC_HOOK_CREATE_CONTAINER, "creating", err) < 0)
+		return -1;
+	return own_mounts ? rootfs_pivot(rc, err) : 0;
+}
+
+/* Everything up to SYNC_READY: the container exists, waiting for start.
+ * sysctl and the console come before readonlyPaths make /proc/sys and
+ * /dev read-only. */
+static int init_setup(const struct init_ctx *ctx, pid_t *host_pid, char **exe, husk_error **err)
+{
+	struct sync_msg go;
+	const struct spec *s = ctx->spec;
+	const struct spec_process *p = s->process;
+	const struct rootfs_ctx rc = {
+		.spec = s, .rootfs = ctx->rootfs, .userns = ctx->ns->new_user,
+		.cgroupns = ns_owned(s, CLONE_NEWCGROUP), .no_pivot = ctx->opts->no_pivot,
+	};
+
+	if (sync_expect(ctx->sync_fd, SYNC_GO, &go, err) < 0)
+		return -1;
+	*host_pid = (pid_t)go.pid;
+	if (ns_enter(ctx->ns, s, err) < 0 || init_identity(ctx, err) < 0 ||
+	    init_rootfs(ctx, &rc, *host_pid, err) < 0 || init_sysctl(s, err) < 0)
+		return -1;
+	if (p->terminal && console_setup(ctx->console_fd, p, err) < 0)
+		return -1;
+	if (init_own_mounts(s) && rootfs_finalize(&rc, err) < 0)
+		return -1;
+	if (init_cwd(p->cwd ? p->cwd : "/", err) < 0)
+		return -1;
+	*exe = exec_path_lookup(p->args[0], p->env, err);
+	return *exe ? 0 : -1;
+}
+
+static int init_fds(unsigned preserve_fds, husk_error **err)
+{
+	for (unsigned fd = 3; fd < 3 + preserve_fds; fd++) {
+		int flags = fcntl((int)fd, F_GETFD);
+		if (flags >= 0)
+			fcntl((int)fd, F_SETFD, flags & ~FD_CLOEXEC);
+	}
+	/* No descriptor of husk's reaches the container. */
+	if (syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return husk_fail(err, errno, "close_range");
+	return 0;
+}
+
+static int init_security(const struct init_ctx *ctx, husk_error **err)
+{
+	const struct spec_process *p = ctx->spec->process;
+	int notify_fd = -1;
+
+	if (process_set_rlimits(p, err) < 0 || process_set_oom_score_adj(p, err) < 0 ||
+	    process_set_scheduler(p, err) < 0 || process_set_io_priority(p, err) < 0 ||
+	    process_set_personality(ctx->spec->linux_, err) < 0)
+		return -1;
+	if (caps_drop_bounding(p->capabilities, err) < 0)
+		return -1;
+	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it now. */
+	if (ctx->seccomp && !p->no_new_privileges &&
+	    seccomp_install(ctx->seccomp, &notify_fd, err) < 0)
+		return -1;
+	if (process_set_user(&p->user, err) < 0 || caps_apply(p->capabilities, err) < 0)
+		return -1;
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return husk_fail(err, errno, "process.noNewPrivileges");
+	if (ctx->seccomp && p->no_new_privileges &&
+	    seccomp_install(ctx->seccomp, &notify_fd, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* After `start`: the last steps, then the user's process replaces us. */
+static int init_exec(const struct init_ctx *ctx, pid_t pid, const char *exe, husk_error **err)
+{
+	const struct spec_process *p = ctx->spec->process;
+	char byte;
+
+	if (read(ctx->start_rd, &byte, 1) != 1)
+		_exit(0); /* deleted before it was started */
+	if (init_hooks(ctx, pid, SPEC_HOOK_START_CONTAINER, "created", err) < 0 ||
+	    init_security(ctx, err) < 0 || init_fds(ctx->opts->preserve_fds, err) < 0)
+		return -1;
+	execve(exe, (char *const *)p->args, (char *const *)p->env);
+	return husk_fail(err, errno, "exec %s", p->args[0]);
+}
+
+void init_main(const struct init_ctx *ctx)
+{
+	husk_error *err = NULL;
+	_cleanup_free_ char *exe = NULL;
+	pid_t host_pid = 0;
+
+	/* Until it is set up, the init must not outlive `husk create`. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (init_setup(ctx, &host_pid, &exe, &err) < 0) {
+		sync_send_error(ctx->sync_fd, err);
+		_exit(1);
+	}
+	prctl(PR_SET_PDEATHSIG, 0);
+	if (sync_send_type(ctx->sync_fd, SYNC_READY, &err) < 0)
+		_exit(1);
+	close(ctx->sync_fd);
+	if (init_exec(ctx, host_pid, exe, &err) < 0) {
+		_cleanup_free_ char *text = husk_error_text(err);
+		if (write(ctx->exec_wr, text, strlen(text)) < 0)
+			_exit(127);
+	}
+	_exit(127);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The create-time protocol between `husk create` (the parent) and the
+ * container's init (the child it clones), over one SOCK_SEQPACKET socketpair.
+ * Every message is a struct sync_msg; nothing else crosses the socket, and no
+ * state is smuggled through argument structs.
+ *
+ *   parent                                 child (container init)
+ *   ------                                 ----------------------
+ *   clone3(new namespaces)  ---------->    blocks in sync_recv()
+ *   write uid_map/gid_map, join cgroups
+ *   SYNC_GO {pid = host pid of child} ->   join/unshare the remaining
+ *                                          namespaces, hostname, mounts
+ *                       (only if prestart or createRuntime hooks exist)
+ *                                    <-    SYNC_HOOKS
+ *   run prestart + createRuntime hooks
+ *   SYNC_HOOKS_DONE             ------>    createContainer hooks, pivot_root,
+ *                                          masked/readonly paths, sysctl,
+ *                                          console, executable lookup
+ *                                    <-    SYNC_READY
+ *   write state.json and the pid file,     blocks reading its start pipe
+ *   exit                                   until `husk start` writes a byte
+ *
+ * Either side may instead send SYNC_ERROR {err, text}; the child then exits
+ * and the parent reports the text once and cleans up. EOF on the socket means
+ * the other side died. After SYNC_READY the socket is closed; `husk start`
+ * talks to init through its two pipes (see runtime/container.h).
+ */
+#ifndef HUSK_RUNTIME_SYNC_H
+#define HUSK_RUNTIME_SYNC_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../base/error.h"
+
+enum sync_type {
+	SYNC_GO = 1,     /* parent → child: mappings and cgroups are in place */
+	SYNC_HOOKS,      /* child → parent: run prestart + createRuntime now */
+	SYNC_HOOKS_DONE, /* parent → child: those hooks succeeded */
+	SYNC_READY,      /* child → parent: set up, waiting for start */
+	SYNC_ERROR,      /* either way: failed; text says why, err is errno */
+};
+
+struct sync_msg {
+	uint32_t type;  /* enum sync_type */
+	int32_t err;    /* SYNC_ERROR: errno value, or 0 */
+	int64_t pid;    /* SYNC_GO: the child's pid as the host sees it */
+	char text[1024]; /* SYNC_ERROR: NUL-terminated message */
+};
+
+/* Both return 0 or a negative value with *err set ("sync: ..."). A peer that
+ * reports SYNC_ERROR makes sync_expect() fail with the peer's message. */
+int sync_send(int fd, const struct sync_msg *m, husk_error **err);
+int sync_send_type(int fd, enum sync_type type, husk_error **err);
+int sync_send_error(int fd, const husk_error *e);
+int sync_expect(int fd, enum sync_type want, struct sync_msg *out, husk_error **err);
+
+#endif
