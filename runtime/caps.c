@@ -71,11 +71,9 @@ static int caps_mask(const struct spec_capabilities *c, enum spec_cap_set set,
 		const char *name = c->names[set][i];
 		cap_value_t v;
 
+		/* Unknown names were warned about by caps_validate(). */
 		if (cap_lookup(name, &v) < 0)
-			return husk_fail(err, 0,
-					 "config.json: process.capabilities.%s: "
-					 "unknown capability \"%s\"",
-					 set_names[set], name ? name : "(null)");
+			continue;
 		if (v >= 0 && v < max)
 			*out |= CAP_BIT(v);
 	}
@@ -84,11 +82,17 @@ static int caps_mask(const struct spec_capabilities *c, enum spec_cap_set set,
 
 int caps_validate(const struct spec_capabilities *c, husk_error **err)
 {
-	for (int set = 0; set < SPEC_CAP__COUNT; set++) {
-		uint64_t mask;
+	for (int set = 0; c && set < SPEC_CAP__COUNT; set++) {
+		for (size_t i = 0; i < c->n[set]; i++) {
+			const char *name = c->names[set][i];
+			cap_value_t v;
 
-		if (caps_mask(c, set, &mask, err) < 0)
-			return -1;
+			if (cap_lookup(name, &v) < 0)
+				return husk_fail(err, 0,
+						 "config.json: process.capabilities.%s: "
+						 "unknown capability \"%s\"",
+						 set_names[set], name ? name : "(null)");
+		}
 	}
 	return 0;
 }
@@ -254,6 +258,14 @@ int caps_apply(const struct spec_capabilities *c, husk_error **err)
 		if (caps_mask(c, set, &want[set], err) < 0)
 			return -1;
 
+	/* runtime-spec: capabilities that cannot be granted (the runtime
+	 * lacks them, as root here lacks CAP_SYS_RESOURCE) are not fatal. */
+	struct caps_now now;
+	if (caps_now_get(&now) == 0) {
+		want[SPEC_CAP_PERMITTED] &= now.permitted;
+		want[SPEC_CAP_EFFECTIVE] &= want[SPEC_CAP_PERMITTED];
+		want[SPEC_CAP_INHERITABLE] &= now.bounding | now.inheritable;
+	}
 	caps = cap_init();
 	if (!caps)
 		return husk_fail(err, errno, "capabilities: cap_init");

@@ -32,6 +32,9 @@
 
 /* Every name in every set is a capability known to libcap; else fails with
  * "config.json: process.capabilities.<set>: unknown capability \"X\"".
+ * The runtime-spec (1.1) makes that a warning, not an error: the caller logs
+ * it and goes on, and the other functions skip unknown names, as they skip
+ * capabilities the runtime itself cannot grant.
  * Pure: touches no process state. c may be NULL. */
 int caps_validate(const struct spec_capabilities *c, husk_error **err);
 

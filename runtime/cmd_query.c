@@ -213,5 +213,7 @@ int cmd_resume(const struct husk_opts *o, int argc, char **argv, husk_error **er
 
 int cmd_not_yet(const struct husk_opts *o, int argc, char **argv, husk_error **err)
 {
-	return husk_fail(err, ENOSYS, "%s", argv[0]);
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return command_print_help(command_find(argv[0])), 0;
+	return husk_fail(err, ENOSYS, "not implemented yet");
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -82,6 +83,20 @@ static int console_make_ctty(int slave, const struct spec_process *p, husk_error
 	return 0;
 }
 
+/* As runc: /dev/console is the container's terminal, bound over an empty
+ * file so that nothing of the host's shows through. */
+static int console_bind_dev_console(const char *pts, husk_error **err)
+{
+	_cleanup_close_ int fd = open("/dev/console", O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return husk_fail(err, errno, "create /dev/console");
+	char target[64];
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	if (mount(pts, target, NULL, MS_BIND, NULL) < 0)
+		return husk_fail(err, errno, "bind %s on /dev/console", pts);
+	return 0;
+}
+
 int console_setup(int sock, const struct spec_process *p, husk_error **err)
 {
 	_cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -94,7 +109,7 @@ int console_setup(int sock, const struct spec_process *p, husk_error **err)
 	_cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)
 		return husk_fail(err, errno, "open pty slave %s", name);
-	if (console_make_ctty(slave, p, err) < 0)
+	if (console_bind_dev_console(name, err) < 0 || console_make_ctty(slave, p, err) < 0)
 		return -1;
 	return console_send_fd(sock, master, name, err);
 }

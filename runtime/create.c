@@ -27,6 +27,7 @@
 #include "create_internal.h"
 #include "hooks.h"
 #include "init.h"
+#include "log.h"
 #include "proc.h"
 #include "seccomp.h"
 #include "store.h"
@@ -61,7 +62,8 @@ static void create_job_free(struct create_job *j)
 		close(j->rootfd);
 }
 
-static int create_validate(struct create_job *j, const struct create_opts *c, husk_error **err)
+static int create_validate(struct create_job *j, const struct husk_opts *o,
+			   const struct create_opts *c, husk_error **err)
 {
 	const struct spec *s = j->spec;
 
@@ -73,9 +75,13 @@ static int create_validate(struct create_job *j, const struct create_opts *c, hu
 		return husk_fail(err, 0, "cannot allocate tty if husk will detach without setting console socket");
 	if (!s->process->terminal && c->console_socket)
 		return husk_fail(err, 0, "cannot use console socket if husk will not detach or allocate tty");
-	if (ns_validate(s, err) < 0 || rootfs_validate(s, j->rootfs, err) < 0 ||
-	    caps_validate(s->process->capabilities, err) < 0)
+	if (ns_validate(s, err) < 0 || rootfs_validate(s, j->rootfs, err) < 0)
 		return -1;
+	husk_error *warning = NULL;
+	if (caps_validate(s->process->capabilities, &warning) < 0) {
+		log_warning(o, "%s: ignored", warning->msg);
+		husk_error_free(&warning);
+	}
 	if (s->linux_->seccomp) {
 		j->seccomp = seccomp_build(s->linux_->seccomp, err);
 		if (!j->seccomp)
@@ -97,7 +103,7 @@ static int create_load(struct create_job *j, const struct husk_opts *o,
 	j->rootfs = realpath(root, NULL); /* relative to the bundle, our cwd */
 	if (!j->rootfs)
 		return husk_fail(err, errno, "config.json: root.path: %s", root);
-	if (create_validate(j, c, err) < 0)
+	if (create_validate(j, o, c, err) < 0)
 		return -1;
 	static const enum cgroup_manager managers[] = {
 		[OPT_CGROUP_CGROUPFS] = CGROUP_MANAGER_CGROUPFS,
@@ -160,7 +166,9 @@ int container_create(const struct husk_opts *o, const struct create_opts *c,
 	abs.pidfd_socket = pidfd_socket;
 	c = &abs;
 	j.st.id = strdup(c->id);
-	int r = create_load(&j, o, c, err);
+	int r = store_validate_id(c->id, err);
+	if (r == 0)
+		r = create_load(&j, o, c, err);
 
 	if (r == 0 && (j.rootfd = store_open_root(o->root, err)) < 0)
 		r = -1;

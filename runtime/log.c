@@ -56,7 +56,9 @@ static void log_level(const struct husk_opts *o, const char *level, const char *
 	_cleanup_free_ char *msg = NULL;
 	if (vasprintf(&msg, fmt, ap) < 0)
 		return;
-	if (o && o->log_path)
+	/* A JSON log must end up holding only the error when a command fails
+	 * (podman parses it as one object), so warnings go to stderr there. */
+	if (o && o->log_path && (!o->log_json || o->debug))
 		log_write_file(o, level, msg);
 	else
 		fprintf(stderr, "husk: %s: %s\n", level, msg);

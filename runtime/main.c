@@ -101,7 +101,10 @@ static int run_main(struct husk_opts *o, int argc, char **argv, husk_error **err
 	const struct command *c = command_find(argv[p.i]);
 	if (!c)
 		return husk_fail(err, 0, "no such command \"%s\"", argv[p.i]);
-	return c->fn(o, argc - p.i, argv + p.i, err);
+	int r = c->fn(o, argc - p.i, argv + p.i, err);
+	if (r < 0)
+		husk_error_wrap(err, "%s", c->name);
+	return r;
 }
 
 int main(int argc, char **argv)

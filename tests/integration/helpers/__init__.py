@@ -1,0 +1,2 @@
+"""Helpers for the husk integration suite: bundles, the runtime wrapper,
+the console-socket receiver and the leak checker."""
