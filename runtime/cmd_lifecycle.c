@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "console.h"
 #include "container.h"
+#include "wait.h"
 
 enum {
 	F_BUNDLE = 1, F_CONSOLE, F_PIDFILE, F_NOPIVOT, F_NOKEYRING, F_PRESERVE, F_PIDFD,
@@ -108,35 +109,6 @@ int cmd_start(const struct husk_opts *o, int argc, char **argv, husk_error **err
 	return start_by_id(o, id, err) < 0 ? -1 : 0;
 }
 
-/* Waits for the init (our child), passing on the signals `run` receives. */
-static int run_wait(pid_t pid, int pidfd, int master)
-{
-	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
-	sigset_t set;
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaddset(&set, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	_cleanup_close_ int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-
-	if (master >= 0)
-		console_proxy(master, pidfd);
-	for (;;) {
-		struct pollfd p[2] = { { pidfd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[0].revents)
-			break;
-		struct signalfd_siginfo si;
-		if (p[1].revents && read(sfd, &si, sizeof(si)) == sizeof(si))
-			kill(pid, (int)si.ssi_signo);
-	}
-	int status = 0;
-	if (waitpid(pid, &status, 0) < 0)
-		return 255;
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-}
-
 static void run_cleanup(const struct husk_opts *o, const char *id)
 {
 	struct container c;
@@ -165,7 +137,7 @@ int cmd_run(const struct husk_opts *o, int argc, char **argv, husk_error **err)
 	}
 	if (f.detach)
 		return 0;
-	int status = run_wait(out.pid, pidfd, master);
+	int status = foreground_wait(out.pid, pidfd, master);
 	if (!f.keep)
 		run_cleanup(o, f.c.id);
 	return status;

@@ -32,8 +32,24 @@ static const struct command commands[] = {
 	  "   --format value, -f value  table or json (default: table)\n" },
 	{ "pause", cmd_pause, "<container-id>", "freeze every process of a container", NULL },
 	{ "resume", cmd_resume, "<container-id>", "thaw a paused container", NULL },
-	{ "exec", cmd_not_yet, "[command options] <container-id> <command> [args...]",
-	  "run a process in a running container (not implemented yet)", NULL },
+	{ "exec", cmd_exec, "[command options] <container-id> <command> [args...]",
+	  "run a process in a running container",
+	  "   --process value, -p value  process.json to run (instead of the command)\n"
+	  "   --detach, -d               return once it has started\n"
+	  "   --pid-file value           file to write its pid to\n"
+	  "   --console-socket value     unix socket to receive the pty master\n"
+	  "   --tty, -t                  allocate a terminal\n"
+	  "   --cwd value                working directory\n"
+	  "   --env value, -e value      add an environment variable (repeatable)\n"
+	  "   --user value, -u value     uid[:gid]\n"
+	  "   --additional-gids value, -g value  add a supplementary gid (repeatable)\n"
+	  "   --cap value, -c value      add a capability (repeatable)\n"
+	  "   --no-new-privs             set no_new_privs\n"
+	  "   --apparmor value           AppArmor profile\n"
+	  "   --process-label value      SELinux label\n"
+	  "   --preserve-fds value       pass N extra fds\n"
+	  "   --pidfd-socket value       unix socket to receive a pidfd\n"
+	  "   --ignore-paused            exec even into a paused container\n" },
 	{ "update", cmd_not_yet, "[command options] <container-id>",
 	  "change a container's resource limits (not implemented yet)", NULL },
 	{ "events", cmd_not_yet, "[command options] <container-id>",

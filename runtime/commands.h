@@ -35,6 +35,7 @@ int cmd_pause(const struct husk_opts *o, int argc, char **argv, husk_error **err
 int cmd_resume(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 int cmd_spec(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 int cmd_features(const struct husk_opts *o, int argc, char **argv, husk_error **err);
+int cmd_exec(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 int cmd_not_yet(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 
 #endif

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,12 +17,10 @@
 
 #include "../base/cleanup.h"
 #include "../rootfs/rootfs.h"
-#include "caps.h"
 #include "console.h"
 #include "exec_path.h"
 #include "hooks.h"
-#include "process_attrs.h"
-#include "seccomp.h"
+#include "process_start.h"
 #include "sync.h"
 
 #define KEYCTL_JOIN_SESSION_KEYRING 1
@@ -149,44 +146,6 @@ static int init_setup(const struct init_ctx *ctx, pid_t *host_pid, char **exe, h
 	return *exe ? 0 : -1;
 }
 
-static int init_fds(unsigned preserve_fds, husk_error **err)
-{
-	for (unsigned fd = 3; fd < 3 + preserve_fds; fd++) {
-		int flags = fcntl((int)fd, F_GETFD);
-		if (flags >= 0)
-			fcntl((int)fd, F_SETFD, flags & ~FD_CLOEXEC);
-	}
-	/* No descriptor of husk's reaches the container. */
-	if (syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return husk_fail(err, errno, "close_range");
-	return 0;
-}
-
-static int init_security(const struct init_ctx *ctx, husk_error **err)
-{
-	const struct spec_process *p = ctx->spec->process;
-	int notify_fd = -1;
-
-	if (process_set_rlimits(p, err) < 0 || process_set_oom_score_adj(p, err) < 0 ||
-	    process_set_scheduler(p, err) < 0 || process_set_io_priority(p, err) < 0 ||
-	    process_set_personality(ctx->spec->linux_, err) < 0)
-		return -1;
-	if (caps_drop_bounding(p->capabilities, err) < 0)
-		return -1;
-	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it now. */
-	if (ctx->seccomp && !p->no_new_privileges &&
-	    seccomp_install(ctx->seccomp, &notify_fd, err) < 0)
-		return -1;
-	if (process_set_user(&p->user, err) < 0 || caps_apply(p->capabilities, err) < 0)
-		return -1;
-	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return husk_fail(err, errno, "process.noNewPrivileges");
-	if (ctx->seccomp && p->no_new_privileges &&
-	    seccomp_install(ctx->seccomp, &notify_fd, err) < 0)
-		return -1;
-	return 0;
-}
-
 /* After `start`: the last steps, then the user's process replaces us. */
 static int init_exec(const struct init_ctx *ctx, pid_t pid, const char *exe, husk_error **err)
 {
@@ -195,11 +154,9 @@ static int init_exec(const struct init_ctx *ctx, pid_t pid, const char *exe, hus
 
 	if (read(ctx->start_rd, &byte, 1) != 1)
 		_exit(0); /* deleted before it was started */
-	if (init_hooks(ctx, pid, SPEC_HOOK_START_CONTAINER, "created", err) < 0 ||
-	    init_security(ctx, err) < 0 || init_fds(ctx->opts->preserve_fds, err) < 0)
+	if (init_hooks(ctx, pid, SPEC_HOOK_START_CONTAINER, "created", err) < 0)
 		return -1;
-	execve(exe, (char *const *)p->args, (char *const *)p->env);
-	return husk_fail(err, errno, "exec %s", p->args[0]);
+	return process_start(p, ctx->spec->linux_, ctx->seccomp, ctx->opts->preserve_fds, exe, err);
 }
 
 void init_main(const struct init_ctx *ctx)

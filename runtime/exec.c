@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+#include "../cgroups/cgroup.h"
+#include "console.h"
+#include "exec_path.h"
+#include "process_start.h"
+#include "seccomp.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+/* In the order to join them: user first, mount last (it moves our root). */
+static const struct {
+	const char *name;
+	int type;
+} exec_ns[] = {
+	{ "user", CLONE_NEWUSER }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },
+	{ "net", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
+	{ "mnt", CLONE_NEWNS },
+};
+
+struct exec_job {
+	int ns_fds[ARRAY_SIZE(exec_ns)];
+	int pid_ns;
+	int go[2];  /* child reads [0]: its cgroup is joined */
+	int err[2]; /* child writes [1]; EOF on execve */
+	int console_fd;
+	int console_peer;
+	scmp_filter_ctx seccomp;
+};
+
+/* Opens the container's namespaces that are not already ours. */
+static int exec_open_ns(struct exec_job *j, pid_t pid, husk_error **err)
+{
+	char path[64], self[64];
+	struct stat a, b;
+
+	for (size_t i = 0; i <= ARRAY_SIZE(exec_ns); i++) {
+		const char *name = i < ARRAY_SIZE(exec_ns) ? exec_ns[i].name : "pid";
+		int *fd = i < ARRAY_SIZE(exec_ns) ? &j->ns_fds[i] : &j->pid_ns;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, name);
+		snprintf(self, sizeof(self), "/proc/self/ns/%s", name);
+		if (stat(path, &a) < 0)
+			continue; /* a namespace type this kernel lacks */
+		if (stat(self, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			continue;
+		*fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (*fd < 0)
+			return husk_fail(err, errno, "open %s", path);
+	}
+	return 0;
+}
+
+static int exec_join_ns(const struct exec_job *j, husk_error **err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(exec_ns); i++) {
+		if (j->ns_fds[i] >= 0 && setns(j->ns_fds[i], exec_ns[i].type) < 0)
+			return husk_fail(err, errno, "join the container's %s namespace", exec_ns[i].name);
+	}
+	return 0;
+}
+
+static int exec_child_setup(const struct exec_job *j, const struct spec_process *p,
+			    char **exe, husk_error **err)
+{
+	char go;
+	if (read(j->go[0], &go, 1) != 1)
+		return husk_fail(err, EPIPE, "exec: parent went away");
+	if (exec_join_ns(j, err) < 0)
+		return -1;
+	if (j->ns_fds[0] >= 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return husk_fail(err, errno, "become root in the container's user namespace");
+	if (p->terminal && console_setup(j->console_fd, p, err) < 0)
+		return -1;
+	if (chdir(p->cwd ? p->cwd : "/") < 0)
+		return husk_fail(err, errno, "cwd %s", p->cwd);
+	*exe = exec_path_lookup(p->args[0], p->env, err);
+	return *exe ? 0 : -1;
+}
+
+__attribute__((noreturn)) static void exec_child(struct exec_job *j, const struct spec *s,
+						 const struct spec_process *p, unsigned preserve_fds)
+{
+	husk_error *err = NULL;
+	_cleanup_free_ char *exe = NULL;
+
+	/* No PDEATHSIG: it would survive execve and kill a detached process
+	 * when we exit; a parent that dies early closes `go` instead. */
+	if (exec_child_setup(j, p, &exe, &err) == 0)
+		process_start(p, s->linux_, j->seccomp, preserve_fds, exe, &err);
+	_cleanup_free_ char *text = husk_error_text(err);
+	if (write(j->err[1], text, strlen(text)) < 0)
+		_exit(126);
+	_exit(126);
+}
+
+static void exec_job_close(struct exec_job *j)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(exec_ns); i++)
+		if (j->ns_fds[i] >= 0)
+			close(j->ns_fds[i]);
+	int *fds[] = { &j->pid_ns, &j->go[0], &j->go[1], &j->err[0], &j->err[1],
+		       &j->console_fd, &j->console_peer };
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+	if (j->seccomp)
+		seccomp_release(j->seccomp);
+}
+
+static int exec_console(struct exec_job *j, const struct spec_process *p,
+			const struct exec_opts *o, husk_error **err)
+{
+	if (!p->terminal)
+		return o->console_socket ? husk_fail(err, 0, "cannot use console socket if husk will not detach or allocate tty") : 0;
+	if (o->console_socket) {
+		j->console_fd = console_connect(o->console_socket, err);
+		return j->console_fd < 0 ? -1 : 0;
+	}
+	if (o->detach)
+		return husk_fail(err, 0, "cannot allocate tty if husk will detach without setting console socket");
+	int pair[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+		return husk_fail(err, errno, "console socketpair");
+	j->console_peer = pair[0];
+	j->console_fd = pair[1];
+	return 0;
+}
+
+static pid_t exec_clone(struct exec_job *j, struct container *c, const struct spec *s,
+			const struct spec_process *p, const struct exec_opts *o, int *pidfd,
+			husk_error **err)
+{
+	_cleanup_close_ int own_pidns = -1;
+	struct clone_args args = { .flags = CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)pidfd,
+				   .exit_signal = SIGCHLD };
+
+	if (j->pid_ns >= 0) {
+		own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+		if (own_pidns < 0 || setns(j->pid_ns, CLONE_NEWPID) < 0)
+			return husk_fail(err, errno, "join the container's pid namespace");
+	}
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0) {
+		close(j->go[1]);
+		close(j->err[0]);
+		close(c->dirfd);
+		close(c->rootfd);
+		exec_child(j, s, p, o->preserve_fds);
+	}
+	int saved = errno;
+	if (own_pidns >= 0)
+		setns(own_pidns, CLONE_NEWPID);
+	if (pid < 0)
+		return husk_fail(err, saved, "clone exec process");
+	return pid;
+}
+
+/* Lets the child go once it is in the container's cgroup, then reads its
+ * verdict: EOF means it exec'd. */
+static int exec_release(struct exec_job *j, struct container *c, pid_t pid, husk_error **err)
+{
+	char buf[1024];
+	size_t len = 0;
+
+	if (c->cg && cgroup_enter(c->cg, pid, err) < 0)
+		return -1;
+	if (write(j->go[1], "", 1) != 1)
+		return husk_fail(err, errno, "exec: release child");
+	close(j->go[1]);
+	j->go[1] = -1;
+	for (ssize_t n; len < sizeof(buf) - 1; len += (size_t)n)
+		if ((n = read(j->err[0], buf + len, sizeof(buf) - 1 - len)) <= 0)
+			break;
+	buf[len] = '\0';
+	return len ? husk_fail(err, 0, "%s", buf) : 0;
+}
+
+static int exec_record(const struct exec_opts *o, pid_t pid, int pidfd, const char *id,
+		       husk_error **err)
+{
+	if (o->pid_file) {
+		char num[32], tmp[4096];
+		snprintf(num, sizeof(num), "%d", pid);
+		snprintf(tmp, sizeof(tmp), "%s.husk-tmp", o->pid_file);
+		_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || write(fd, num, strlen(num)) < 0 || rename(tmp, o->pid_file) < 0)
+			return husk_fail(err, errno, "write pid file %s", o->pid_file);
+	}
+	if (o->pidfd_socket) {
+		_cleanup_close_ int sock = console_connect(o->pidfd_socket, err);
+		if (sock < 0 || console_send_fd(sock, pidfd, id, err) < 0)
+			return husk_error_wrap(err, "--pidfd-socket");
+	}
+	return 0;
+}
+
+int exec_spawn(struct container *c, const struct spec *s, const struct spec_process *p,
+	       const struct exec_opts *o, struct exec_result *out, husk_error **err)
+{
+	struct exec_job j = { .pid_ns = -1, .go = { -1, -1 }, .err = { -1, -1 },
+			      .console_fd = -1, .console_peer = -1 };
+	int pidfd = -1, r = 0;
+	pid_t pid = -1;
+
+	for (size_t i = 0; i < ARRAY_SIZE(exec_ns); i++)
+		j.ns_fds[i] = -1;
+	if (exec_open_ns(&j, c->st.pid, err) < 0 || exec_console(&j, p, o, err) < 0)
+		r = -1;
+	if (r == 0 && s->linux_ && s->linux_->seccomp && !(j.seccomp = seccomp_build(s->linux_->seccomp, err)))
+		r = -1;
+	if (r == 0 && (pipe2(j.go, O_CLOEXEC) < 0 || pipe2(j.err, O_CLOEXEC) < 0))
+		r = husk_fail(err, errno, "exec: pipes");
+	if (r == 0 && (pid = exec_clone(&j, c, s, p, o, &pidfd, err)) < 0)
+		r = -1;
+	if (r == 0) {
+		close(j.go[0]);
+		close(j.err[1]);
+		j.go[0] = j.err[1] = -1;
+		r = exec_release(&j, c, pid, err);
+	}
+	if (r == 0)
+		r = exec_record(o, pid, pidfd, c->st.id, err);
+	if (r < 0 && pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	out->pid = pid;
+	out->pidfd = r == 0 ? pidfd : -1;
+	out->console_master = r == 0 && j.console_peer >= 0 ? console_recv_fd(j.console_peer, err) : -1;
+	if (r < 0 && pidfd >= 0)
+		close(pidfd);
+	exec_job_close(&j);
+	return r;
+}
