@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 
 bash tests/install-deps.sh
-[ -x "${HUSK_BIN:-build/husk}" ] || make -s all
+[ -n "${HUSK_BIN:-}" ] || make -s all
 HUSK=$(readlink -f "${HUSK_BIN:-build/husk}")
 
 ID="demo-$$"
