@@ -25,6 +25,7 @@
 #include "hooks.h"
 #include "init.h"
 #include "proc.h"
+#include "report.h"
 #include "store.h"
 #include "sync.h"
 
@@ -124,29 +125,6 @@ static int create_drive(struct create_job *j, const struct create_opts *c, husk_
 	return sync_expect(j->sync[0], SYNC_READY, NULL, err);
 }
 
-static int write_file_atomic(const char *path, const char *data, husk_error **err)
-{
-	_cleanup_free_ char *tmp = NULL;
-	if (asprintf(&tmp, "%s.husk-tmp", path) < 0)
-		return husk_fail(err, ENOMEM, "pid file");
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	size_t len = strlen(data);
-	if (fd < 0 || write(fd, data, len) != (ssize_t)len || rename(tmp, path) < 0) {
-		int saved = errno;
-		unlink(tmp);
-		return husk_fail(err, saved, "write pid file %s", path);
-	}
-	return 0;
-}
-
-static int send_pidfd(const char *path, int pidfd, const char *id, husk_error **err)
-{
-	_cleanup_close_ int sock = console_connect(path, err);
-	if (sock < 0)
-		return husk_error_wrap(err, "--pidfd-socket");
-	return console_send_fd(sock, pidfd, id, err);
-}
-
 /* The container exists: record it where later commands look. */
 static int create_persist(struct create_job *j, const struct create_opts *c, husk_error **err)
 {
@@ -156,15 +134,7 @@ static int create_persist(struct create_job *j, const struct create_opts *c, hus
 	if (store_write(j->dirfd, "config.json", config, strlen(config), err) < 0 ||
 	    store_write(j->dirfd, "state.json", state, strlen(state), err) < 0)
 		return -1;
-	if (c->pid_file) {
-		char pid[32];
-		snprintf(pid, sizeof(pid), "%d", j->st.pid);
-		if (write_file_atomic(c->pid_file, pid, err) < 0)
-			return -1;
-	}
-	if (c->pidfd_socket && send_pidfd(c->pidfd_socket, j->pidfd, c->id, err) < 0)
-		return -1;
-	return 0;
+	return report_pid(c->pid_file, c->pidfd_socket, j->st.pid, j->pidfd, c->id, err);
 }
 
 int create_run(struct create_job *j, const struct husk_opts *o, const struct create_opts *c,
@@ -185,6 +155,11 @@ void create_undo(struct create_job *j)
 	if (j->pidfd >= 0) {
 		syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
 		waitpid(j->st.pid, NULL, 0);
+		/* runtime.md: a failed create goes on to delete, whose poststop
+		 * hooks run (their failure is only a warning). */
+		_cleanup_free_ char *json = state_oci_json(&j->st, "stopped");
+		hooks_run(j->spec, SPEC_HOOK_POSTSTOP, json, &ignored);
+		husk_error_free(&ignored);
 	}
 	if (j->cgroup_made)
 		cgroup_destroy(j->cg, &ignored);

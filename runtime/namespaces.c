@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "../base/cleanup.h"
 
@@ -138,6 +141,20 @@ static int ns_write_time_offsets(const struct spec *s, husk_error **err)
 	return 0;
 }
 
+/* A network namespace the runtime makes gets its loopback up, as runc does;
+ * anything else is the caller's (CNI, --network). */
+static int ns_loopback_up(husk_error **err)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	_cleanup_close_ int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+		return husk_fail(err, errno, "loopback: get flags");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+		return husk_fail(err, errno, "loopback: bring up");
+	return 0;
+}
+
 int ns_enter(const struct ns_plan *plan, const struct spec *s, husk_error **err)
 {
 	for (int i = 0; i < plan->n_join; i++) {
@@ -147,6 +164,9 @@ int ns_enter(const struct ns_plan *plan, const struct spec *s, husk_error **err)
 	}
 	if (plan->unshare_flags && unshare(plan->unshare_flags) < 0)
 		return husk_fail(err, errno, "unshare namespaces");
+	const struct spec_namespace *net = spec_find_namespace(s, CLONE_NEWNET);
+	if (net && !net->path && ns_loopback_up(err) < 0)
+		return -1;
 	if (plan->new_time)
 		return ns_write_time_offsets(s, err);
 	return 0;

@@ -39,6 +39,9 @@ static int validate_sysctl(const struct spec *s, husk_error **err)
 	for (size_t i = 0; l && i < l->n_sysctl; i++) {
 		const char *key = l->sysctl[i].key;
 		int type = sysctl_namespace(key);
+		/* runc refuses it: the hostname field is the one way to set it. */
+		if (!strcmp(key, "kernel.hostname"))
+			return husk_fail(err, 0, "config.json: linux.sysctl: \"%s\" conflicts with the hostname field", key);
 		if (!type)
 			return husk_fail(err, 0, "config.json: linux.sysctl: \"%s\" is not in a separate kernel namespace", key);
 		if (!ns_owned(s, type))
