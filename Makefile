@@ -7,7 +7,7 @@ VERSION  := 0.1.0
 COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
             -Wshadow -Wformat=2 -Wmissing-prototypes -fno-common \
             -D_GNU_SOURCE -DHUSK_VERSION='"$(VERSION)"' -DHUSK_COMMIT='"$(COMMIT)"'
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -18,7 +18,7 @@ LDLIBS   += $(PKG_LIBS)
 # Every .c in a module folder is part of the runtime; main.c holds only main().
 LIB_SRC  := $(wildcard base/*.c spec/*.c runtime/*.c rootfs/*.c cgroups/*.c netns/*.c vm/*.c)
 LIB_SRC  := $(filter-out runtime/main.c,$(LIB_SRC))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/trampoline/blob.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -28,6 +28,22 @@ all: $(BUILD)/husk
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The exec trampoline (runtime/trampoline.h): a static, libc-free stub that
+# husk embeds and runs from a sealed memfd. Its own fixed flags: husk's
+# CFLAGS (sanitizers, -g, PIE) must not reach it.
+STUB_CFLAGS  := -Os -std=gnu11 -Wall -Wextra -Werror -ffreestanding -fno-builtin \
+                -fno-stack-protector -fno-pie -fno-asynchronous-unwind-tables \
+                -fno-unwind-tables -fcf-protection=none -fno-ident
+STUB_LDFLAGS := -nostdlib -static -no-pie -s -Wl,--build-id=none -Wl,-z,norelro \
+                -Wl,-n -Wl,-z,noexecstack
+
+$(BUILD)/trampoline/stub: runtime/trampoline/stub.c
+	@mkdir -p $(dir $@)
+	$(CC) $(STUB_CFLAGS) $(STUB_LDFLAGS) -o $@ $<
+
+$(BUILD)/trampoline/blob.o: runtime/trampoline/blob.S $(BUILD)/trampoline/stub
+	$(CC) -c -DSTUB_PATH='"$(BUILD)/trampoline/stub"' -o $@ $<
 
 $(BUILD)/libhusk.a: $(LIB_OBJ)
 	@rm -f $@

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,6 +22,7 @@
 #include "console.h"
 #include "exec_path.h"
 #include "process_start.h"
+#include "report.h"
 #include "seccomp.h"
 
 #ifndef CLONE_NEWTIME
@@ -103,9 +105,12 @@ __attribute__((noreturn)) static void exec_child(struct exec_job *j, const struc
 	_cleanup_free_ char *exe = NULL;
 
 	/* No PDEATHSIG: it would survive execve and kill a detached process
-	 * when we exit; a parent that dies early closes `go` instead. */
+	 * when we exit; a parent that dies early closes `go` instead. Not
+	 * dumpable: once in the container's pid namespace, its processes must
+	 * not reach the host's husk through /proc/<pid>/exe (execve resets it). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (exec_child_setup(j, p, &exe, &err) == 0)
-		process_start(p, s->linux_, j->seccomp, preserve_fds, exe, &err);
+		process_start(p, s->linux_, j->seccomp, preserve_fds, exe, j->err[1], &err);
 	_cleanup_free_ char *text = husk_error_text(err);
 	if (write(j->err[1], text, strlen(text)) < 0)
 		_exit(126);
@@ -194,25 +199,6 @@ static int exec_release(struct exec_job *j, struct container *c, pid_t pid, husk
 	return len ? husk_fail(err, 0, "%s", buf) : 0;
 }
 
-static int exec_record(const struct exec_opts *o, pid_t pid, int pidfd, const char *id,
-		       husk_error **err)
-{
-	if (o->pid_file) {
-		char num[32], tmp[4096];
-		snprintf(num, sizeof(num), "%d", pid);
-		snprintf(tmp, sizeof(tmp), "%s.husk-tmp", o->pid_file);
-		_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0 || write(fd, num, strlen(num)) < 0 || rename(tmp, o->pid_file) < 0)
-			return husk_fail(err, errno, "write pid file %s", o->pid_file);
-	}
-	if (o->pidfd_socket) {
-		_cleanup_close_ int sock = console_connect(o->pidfd_socket, err);
-		if (sock < 0 || console_send_fd(sock, pidfd, id, err) < 0)
-			return husk_error_wrap(err, "--pidfd-socket");
-	}
-	return 0;
-}
-
 int exec_spawn(struct container *c, const struct spec *s, const struct spec_process *p,
 	       const struct exec_opts *o, struct exec_result *out, husk_error **err)
 {
@@ -238,7 +224,7 @@ int exec_spawn(struct container *c, const struct spec *s, const struct spec_proc
 		r = exec_release(&j, c, pid, err);
 	}
 	if (r == 0)
-		r = exec_record(o, pid, pidfd, c->st.id, err);
+		r = report_pid(o->pid_file, o->pidfd_socket, pid, pidfd, c->st.id, err);
 	if (r < 0 && pid > 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);

@@ -156,7 +156,8 @@ static int init_exec(const struct init_ctx *ctx, pid_t pid, const char *exe, hus
 		_exit(0); /* deleted before it was started */
 	if (init_hooks(ctx, pid, SPEC_HOOK_START_CONTAINER, "created", err) < 0)
 		return -1;
-	return process_start(p, ctx->spec->linux_, ctx->seccomp, ctx->opts->preserve_fds, exe, err);
+	return process_start(p, ctx->spec->linux_, ctx->seccomp, ctx->opts->preserve_fds, exe,
+			     ctx->exec_wr, err);
 }
 
 void init_main(const struct init_ctx *ctx)
@@ -165,8 +166,11 @@ void init_main(const struct init_ctx *ctx)
 	_cleanup_free_ char *exe = NULL;
 	pid_t host_pid = 0;
 
-	/* Until it is set up, the init must not outlive `husk create`. */
+	/* Until it is set up, the init must not outlive `husk create`; and
+	 * until it execs, it is the host's husk: keep /proc/<pid>/exe and
+	 * friends out of reach of the container's processes (execve resets it). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (init_setup(ctx, &host_pid, &exe, &err) < 0) {
 		sync_send_error(ctx->sync_fd, err);
 		_exit(1);

@@ -15,6 +15,7 @@
 #include "caps.h"
 #include "process_attrs.h"
 #include "seccomp.h"
+#include "trampoline.h"
 
 static bool lsm_enabled(const char *name)
 {
@@ -101,10 +102,20 @@ static int process_security(const struct spec_process *p, const struct spec_linu
 
 int process_start(const struct spec_process *p, const struct spec_linux *l,
 		  scmp_filter_ctx seccomp, unsigned preserve_fds, const char *exe,
-		  husk_error **err)
+		  int exec_err_fd, husk_error **err)
 {
+	/* Before seccomp, which need not allow memfd_create. */
+	_cleanup_close_ int stub = trampoline_open(3 + (int)preserve_fds);
+
+	if (stub < 0 && !trampoline_unavailable(errno))
+		return husk_fail(err, errno, "exec trampoline");
 	if (process_security(p, l, seccomp, err) < 0 || process_fds(preserve_fds, err) < 0)
 		return -1;
+	/* Never execve() from husk itself: see runtime/trampoline.h. */
+	if (stub >= 0 && trampoline_exec(stub, exe, (char *const *)p->args,
+					 (char *const *)p->env, exec_err_fd) < 0 &&
+	    !trampoline_unavailable(errno))
+		return husk_fail(err, errno, "exec %s", p->args[0]);
 	execve(exe, (char *const *)p->args, (char *const *)p->env);
 	return husk_fail(err, errno, "exec %s", p->args[0]);
 }

@@ -16,9 +16,10 @@
 /* Refuses apparmorProfile/selinuxLabel on a host without that LSM. */
 int process_validate_lsm(const struct spec_process *p, husk_error **err);
 
-/* Returns only on failure (-1 with *err set). */
+/* Returns only on failure (-1 with *err set). If exec of the user's program
+ * fails after husk is gone, the error text goes to exec_err_fd (or -1). */
 int process_start(const struct spec_process *p, const struct spec_linux *l,
 		  scmp_filter_ctx seccomp, unsigned preserve_fds, const char *exe,
-		  husk_error **err);
+		  int exec_err_fd, husk_error **err);
 
 #endif
