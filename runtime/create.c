@@ -132,6 +132,12 @@ static int create_fds(struct create_job *j, const struct create_opts *c, husk_er
 		if (j->console_fd < 0)
 			return -1;
 	}
+	const struct spec_seccomp *sc = j->spec->linux_->seccomp;
+	if (sc && sc->listener_path) {
+		j->listener_fd = console_connect(sc->listener_path, err);
+		if (j->listener_fd < 0)
+			return husk_error_wrap(err, "config.json: linux.seccomp.listenerPath");
+	}
 	return ns_plan_build(j->spec, &j->ns, err);
 }
 
@@ -155,7 +161,7 @@ int container_create(const struct husk_opts *o, const struct create_opts *c,
 {
 	struct create_job j = {
 		.sync = { -1, -1 }, .start = { -1, -1 }, .exec = { -1, -1 },
-		.console_fd = -1, .console_peer = -1, .pidfd = -1, .dirfd = -1, .rootfd = -1,
+		.console_fd = -1, .console_peer = -1, .listener_fd = -1, .pidfd = -1, .dirfd = -1, .rootfd = -1,
 	};
 	_cleanup_free_ char *pid_file = abs_path(c->pid_file);
 	_cleanup_free_ char *console_socket = abs_path(c->console_socket);

@@ -23,6 +23,7 @@ struct create_job {
 	int start[2]; /* init reads [0]; `start` writes via /proc/<pid>/fd */
 	int exec[2];  /* init writes [1] */
 	int console_peer; /* our end when we are the console */
+	int listener_fd;  /* linux.seccomp.listenerPath, for init */
 	int console_fd;   /* the end init uses */
 	int pidfd;
 	int dirfd;

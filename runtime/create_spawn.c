@@ -44,6 +44,7 @@ static void create_child(struct create_job *j, const struct create_opts *c)
 		.spec = j->spec, .opts = c, .state = &j->st, .rootfs = j->rootfs,
 		.ns = &j->ns, .seccomp = j->seccomp, .sync_fd = j->sync[1],
 		.start_rd = j->start[0], .exec_wr = j->exec[1], .console_fd = j->console_fd,
+		.listener_fd = j->listener_fd,
 	};
 	init_main(&ctx);
 }
@@ -110,6 +111,7 @@ static int create_drive(struct create_job *j, const struct create_opts *c, husk_
 	close_fd(&j->start[0]);
 	close_fd(&j->exec[1]);
 	close_fd(&j->console_fd);
+	close_fd(&j->listener_fd);
 
 	if (j->ns.new_user && ns_write_mappings(pid, j->spec, err) < 0)
 		return -1;

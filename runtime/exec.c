@@ -46,6 +46,8 @@ struct exec_job {
 	int err[2]; /* child writes [1]; EOF on execve */
 	int console_fd;
 	int console_peer;
+	int listener_fd; /* linux.seccomp.listenerPath, or -1 */
+	char *state_json; /* for the listener */
 	scmp_filter_ctx seccomp;
 };
 
@@ -81,10 +83,9 @@ static int exec_join_ns(const struct exec_job *j, husk_error **err)
 }
 
 static int exec_child_setup(const struct exec_job *j, const struct spec_process *p,
-			    char **exe, husk_error **err)
+			    pid_t *host_pid, char **exe, husk_error **err)
 {
-	char go;
-	if (read(j->go[0], &go, 1) != 1)
+	if (read(j->go[0], host_pid, sizeof(*host_pid)) != sizeof(*host_pid))
 		return husk_fail(err, EPIPE, "exec: parent went away");
 	if (exec_join_ns(j, err) < 0)
 		return -1;
@@ -109,8 +110,16 @@ __attribute__((noreturn)) static void exec_child(struct exec_job *j, const struc
 	 * dumpable: once in the container's pid namespace, its processes must
 	 * not reach the host's husk through /proc/<pid>/exe (execve resets it). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (exec_child_setup(j, p, &exe, &err) == 0)
-		process_start(p, s->linux_, j->seccomp, preserve_fds, exe, j->err[1], &err);
+	pid_t host_pid = 0;
+	if (exec_child_setup(j, p, &host_pid, &exe, &err) == 0) {
+		const struct process_start_args a = {
+			.process = p, .linux_ = s->linux_, .seccomp = j->seccomp,
+			.preserve_fds = preserve_fds, .exe = exe, .exec_err_fd = j->err[1],
+			.listener_fd = j->listener_fd, .host_pid = host_pid,
+			.state_json = j->state_json,
+		};
+		process_start(&a, &err);
+	}
 	_cleanup_free_ char *text = husk_error_text(err);
 	if (write(j->err[1], text, strlen(text)) < 0)
 		_exit(126);
@@ -123,7 +132,8 @@ static void exec_job_close(struct exec_job *j)
 		if (j->ns_fds[i] >= 0)
 			close(j->ns_fds[i]);
 	int *fds[] = { &j->pid_ns, &j->go[0], &j->go[1], &j->err[0], &j->err[1],
-		       &j->console_fd, &j->console_peer };
+		       &j->console_fd, &j->console_peer, &j->listener_fd };
+	free(j->state_json);
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (*fds[i] >= 0)
 			close(*fds[i]);
@@ -188,7 +198,7 @@ static int exec_release(struct exec_job *j, struct container *c, pid_t pid, husk
 
 	if (c->cg && cgroup_enter(c->cg, pid, err) < 0)
 		return -1;
-	if (write(j->go[1], "", 1) != 1)
+	if (write(j->go[1], &pid, sizeof(pid)) != sizeof(pid))
 		return husk_fail(err, errno, "exec: release child");
 	close(j->go[1]);
 	j->go[1] = -1;
@@ -203,7 +213,7 @@ int exec_spawn(struct container *c, const struct spec *s, const struct spec_proc
 	       const struct exec_opts *o, struct exec_result *out, husk_error **err)
 {
 	struct exec_job j = { .pid_ns = -1, .go = { -1, -1 }, .err = { -1, -1 },
-			      .console_fd = -1, .console_peer = -1 };
+			      .console_fd = -1, .console_peer = -1, .listener_fd = -1 };
 	int pidfd = -1, r = 0;
 	pid_t pid = -1;
 
@@ -213,6 +223,12 @@ int exec_spawn(struct container *c, const struct spec *s, const struct spec_proc
 		r = -1;
 	if (r == 0 && s->linux_ && s->linux_->seccomp && !(j.seccomp = seccomp_build(s->linux_->seccomp, err)))
 		r = -1;
+	if (r == 0 && j.seccomp && s->linux_->seccomp->listener_path) {
+		j.listener_fd = console_connect(s->linux_->seccomp->listener_path, err);
+		j.state_json = state_oci_json(&c->st, "running");
+		if (j.listener_fd < 0)
+			r = husk_error_wrap(err, "linux.seccomp.listenerPath");
+	}
 	if (r == 0 && (pipe2(j.go, O_CLOEXEC) < 0 || pipe2(j.err, O_CLOEXEC) < 0))
 		r = husk_fail(err, errno, "exec: pipes");
 	if (r == 0 && (pid = exec_clone(&j, c, s, p, o, &pidfd, err)) < 0)

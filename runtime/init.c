@@ -75,10 +75,9 @@ static int init_hooks(const struct init_ctx *ctx, pid_t pid, enum spec_hook_kind
 	return hooks_run(ctx->spec, kind, json, err);
 }
 
-static int init_cwd(const char *cwd, husk_error **err)
+static void init_mkdir_p(const char *dir)
 {
-	/* runc creates a missing cwd rather than failing. */
-	_cleanup_free_ char *p = strdup(cwd);
+	_cleanup_free_ char *p = strdup(dir);
 	for (char *c = p + 1; *c; c++) {
 		if (*c != '/')
 			continue;
@@ -87,9 +86,6 @@ static int init_cwd(const char *cwd, husk_error **err)
 		*c = '/';
 	}
 	mkdir(p, 0755);
-	if (chdir(cwd) < 0)
-		return husk_fail(err, errno, "process.cwd: chdir %s", cwd);
-	return 0;
 }
 
 static bool init_own_mounts(const struct spec *s)
@@ -138,10 +134,12 @@ static int init_setup(const struct init_ctx *ctx, pid_t *host_pid, char **exe, h
 		return -1;
 	if (p->terminal && console_setup(ctx->console_fd, p, err) < 0)
 		return -1;
+	/* runc creates a missing cwd, even under a read-only root. */
+	init_mkdir_p(p->cwd ? p->cwd : "/");
 	if (init_own_mounts(s) && rootfs_finalize(&rc, err) < 0)
 		return -1;
-	if (init_cwd(p->cwd ? p->cwd : "/", err) < 0)
-		return -1;
+	if (chdir(p->cwd ? p->cwd : "/") < 0)
+		return husk_fail(err, errno, "process.cwd: chdir %s", p->cwd);
 	*exe = exec_path_lookup(p->args[0], p->env, err);
 	return *exe ? 0 : -1;
 }
@@ -156,8 +154,18 @@ static int init_exec(const struct init_ctx *ctx, pid_t pid, const char *exe, hus
 		_exit(0); /* deleted before it was started */
 	if (init_hooks(ctx, pid, SPEC_HOOK_START_CONTAINER, "created", err) < 0)
 		return -1;
-	return process_start(p, ctx->spec->linux_, ctx->seccomp, ctx->opts->preserve_fds, exe,
-			     ctx->exec_wr, err);
+	_cleanup_free_ char *state = NULL;
+	if (ctx->listener_fd >= 0) {
+		struct container_state st = *ctx->state;
+		st.pid = pid;
+		state = state_oci_json(&st, "creating");
+	}
+	const struct process_start_args a = {
+		.process = p, .linux_ = ctx->spec->linux_, .seccomp = ctx->seccomp,
+		.preserve_fds = ctx->opts->preserve_fds, .exe = exe, .exec_err_fd = ctx->exec_wr,
+		.listener_fd = ctx->listener_fd, .host_pid = pid, .state_json = state,
+	};
+	return process_start(&a, err);
 }
 
 void init_main(const struct init_ctx *ctx)

@@ -25,6 +25,7 @@ struct init_ctx {
 	int start_rd; /* blocks here until `start` writes a byte */
 	int exec_wr;  /* closes on exec; an error message otherwise */
 	int console_fd; /* console socket, or -1 */
+	int listener_fd; /* linux.seccomp.listenerPath, connected, or -1 */
 };
 
 __attribute__((noreturn)) void init_main(const struct init_ctx *ctx);

@@ -16,10 +16,25 @@
 /* Refuses apparmorProfile/selinuxLabel on a host without that LSM. */
 int process_validate_lsm(const struct spec_process *p, husk_error **err);
 
-/* Returns only on failure (-1 with *err set). If exec of the user's program
- * fails after husk is gone, the error text goes to exec_err_fd (or -1). */
-int process_start(const struct spec_process *p, const struct spec_linux *l,
-		  scmp_filter_ctx seccomp, unsigned preserve_fds, const char *exe,
-		  int exec_err_fd, husk_error **err);
+struct process_start_args {
+	const struct spec_process *process;
+	const struct spec_linux *linux_; /* may be NULL */
+	scmp_filter_ctx seccomp;         /* may be NULL */
+	unsigned preserve_fds;
+	const char *exe;     /* process->args[0] resolved in the container */
+	int exec_err_fd;     /* gets the error text if the final execve fails, or -1 */
+	/* linux.seccomp.listenerPath: a socket connected by the host side, and
+	 * the container process state sent on it with the notify fd (or -1). */
+	int listener_fd;
+	pid_t host_pid;      /* this process as the host sees it */
+	const char *state_json;
+};
+
+/* Returns only on failure (-1 with *err set). */
+int process_start(const struct process_start_args *a, husk_error **err);
+
+/* Sets HOME from the container's /etc/passwd when env lacks it, as runc does.
+ * Returns a new NULL-terminated array (or env itself when nothing changes). */
+const char **process_env_with_home(const char **env, size_t n_env, uid_t uid);
 
 #endif
