@@ -106,7 +106,8 @@ class Session:
 def remove_test_cgroups():
     """rmdir the husk-tests parents (and any empty child left) bottom-up."""
     import glob
-    for top in glob.glob("/sys/fs/cgroup/*/husk-tests") + glob.glob("/sys/fs/cgroup/husk-tests"):
+    from helpers.bundle import CGROUP_PARENT
+    for top in glob.glob("/sys/fs/cgroup/*/" + CGROUP_PARENT) + glob.glob("/sys/fs/cgroup/" + CGROUP_PARENT):
         for dirpath, _dirs, _files in sorted(os.walk(top), key=lambda t: -len(t[0])):
             try:
                 os.rmdir(dirpath)

@@ -184,5 +184,10 @@ class Bundle:
         return copy.deepcopy(self.config)
 
 
+# One parent per test session, so that suites running side by side (CI,
+# developers, benchmarks) never count each other's containers as leaks.
+CGROUP_PARENT = os.environ.get("HUSK_TEST_CGROUP_PARENT") or "husk-tests-%d" % os.getpid()
+
+
 def cgroups_path(cid):
-    return "/husk-tests/" + cid
+    return "/%s/%s" % (CGROUP_PARENT, cid)

@@ -19,7 +19,9 @@ import glob
 import os
 import time
 
-CGROUP_GLOBS = ["/sys/fs/cgroup/*/husk-tests", "/sys/fs/cgroup/husk-tests"]
+from .bundle import CGROUP_PARENT
+
+CGROUP_GLOBS = ["/sys/fs/cgroup/*/" + CGROUP_PARENT, "/sys/fs/cgroup/" + CGROUP_PARENT]
 
 
 def _readlink(path):
@@ -58,7 +60,7 @@ class LeakChecker:
     def mounts(self):
         out = set()
         for line in _read("/proc/self/mountinfo").splitlines():
-            if self.tmpdir in line or "husk-tests" in line:
+            if self.tmpdir in line or CGROUP_PARENT in line:
                 out.add(line.split(" ", 4)[4])
         return out
 
@@ -103,7 +105,7 @@ class LeakChecker:
                 continue  # our own unreaped child: reaped by subprocess soon
             exe = _readlink("/proc/%d/exe" % pid)
             mine = (ppid == self.me
-                    or "/husk-tests/" in _read("/proc/%d/cgroup" % pid)
+                    or "/%s/" % CGROUP_PARENT in _read("/proc/%d/cgroup" % pid)
                     or _readlink("/proc/%d/root" % pid).startswith(self.tmpdir)
                     or _readlink("/proc/%d/cwd" % pid).startswith(self.tmpdir)
                     or ((exe == self.binary or (exe.startswith("/memfd:") and self.name in exe))
