@@ -454,8 +454,12 @@ static int find_parent(const struct mountinfo_entry *e, void *userdata)
 	return 0;
 }
 
-static int parent_mount_private(const char *rootfs, husk_error **err)
+/* pivot_root refuses a shared parent of the new root, and our binds must not
+ * reach the host: a slave parent satisfies both and still receives the
+ * host's mounts, which is what rootfsPropagation slave asks for. */
+static int parent_mount_unshare(const char *rootfs, unsigned long prop, husk_error **err)
 {
+	unsigned long type = prop & MS_SLAVE ? MS_SLAVE : MS_PRIVATE;
 	struct parent_search p = { .path = rootfs };
 	int r = mountinfo_foreach(find_parent, &p);
 
@@ -463,18 +467,22 @@ static int parent_mount_private(const char *rootfs, husk_error **err)
 		free(p.mount_point);
 		return husk_fail(err, -r, "read /proc/self/mountinfo");
 	}
-	if (p.shared && mount(NULL, p.mount_point, NULL, MS_PRIVATE, NULL) < 0)
-		r = husk_fail(err, errno, "make `%s` private", p.mount_point);
+	if (p.shared && mount(NULL, p.mount_point, NULL, type, NULL) < 0)
+		r = husk_fail(err, errno, "unshare the propagation of `%s`", p.mount_point);
 	free(p.mount_point);
 	return r;
 }
 
 static int prepare_root(const struct rootfs_ctx *c, unsigned long prop, husk_error **err)
 {
-	/* Before anything else, so nothing we do reaches the host. */
-	if (mount(NULL, "/", NULL, prop ? prop : MS_SLAVE | MS_REC, NULL) < 0)
+	/* Before anything else, so nothing we do reaches the host. Shared and
+	 * unbindable wait for rootfs_finalize(): the bind below and pivot_root
+	 * refuse them. */
+	if (!prop || (prop & (MS_SHARED | MS_UNBINDABLE)))
+		prop = MS_SLAVE | MS_REC;
+	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		return husk_fail(err, errno, "set propagation of `/`");
-	if (parent_mount_private(c->rootfs, err) < 0)
+	if (parent_mount_unshare(c->rootfs, prop, err) < 0)
 		return -1;
 	/* A mount of its own, so pivot_root can make it "/". */
 	if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
