@@ -178,33 +178,6 @@ int cgroup_enter(struct cgroup *cg, pid_t pid, husk_error **err)
 	return 0;
 }
 
-static const struct cgroup_resource *find_resource(const struct cgroup *cg,
-						   const char *key)
-{
-	for (const struct cgroup_resource *r = cg->drv->resources; r->key; r++)
-		if (strcmp(r->key, key) == 0)
-			return r;
-	return NULL;
-}
-
-int cgroup_apply_resources(struct cgroup *cg, struct json_object *resources,
-			   husk_error **err)
-{
-	if (!resources || !cg->drv)
-		return 0;
-	if (!json_object_is_type(resources, json_type_object))
-		return husk_fail(err, 0, "config.json: linux.resources: must "
-					 "be an object");
-	json_object_object_foreach(resources, key, val) {
-		const struct cgroup_resource *r = find_resource(cg, key);
-
-		/* Keys not handled yet are ignored, like unknown fields. */
-		if (r && val && r->apply(cg, val, err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 int cgroup_pids(struct cgroup *cg, pid_t **pids, size_t *n, husk_error **err)
 {
 	const struct cgroup_hier *h = cg->drv ? cg->drv->procs_hier(cg) : NULL;
@@ -373,45 +346,6 @@ const char *cgroup_dir(const struct cgroup *cg, const char *controller)
 	return h ? h->dir : NULL;
 }
 
-int cg_res_int(struct json_object *obj, const char *parent, const char *key,
-	       int64_t *v, husk_error **err)
-{
-	struct json_object *val = NULL;
-
-	if (!json_object_is_type(obj, json_type_object))
-		return husk_fail(err, 0, "config.json: linux.resources.%s: "
-					 "must be an object", parent);
-	if (!json_object_object_get_ex(obj, key, &val) || !val)
-		return 0;
-	if (!json_object_is_type(val, json_type_int))
-		return husk_fail(err, 0, "config.json: linux.resources.%s.%s: "
-					 "must be an integer", parent, key);
-	*v = json_object_get_int64(val);
-	return 1;
-}
-
-int cg_write_limit(struct json_object *obj, const char *parent,
-		   const char *key, const char *dir, const char *file,
-		   const char *unlimited, husk_error **err)
-{
-	char buf[32];
-	int64_t v;
-	int r = cg_res_int(obj, parent, key, &v, err);
-
-	/* runc 1.1 takes 0 as "not set" for both limits handled so far. */
-	if (r <= 0 || v == 0)
-		return r;
-	if (!dir)
-		return husk_fail(err, 0, "cgroup: linux.resources.%s.%s is "
-					 "set, but there is no %s cgroup",
-				 parent, key, parent);
-	if (v < 0)
-		snprintf(buf, sizeof(buf), "%s", unlimited);
-	else
-		snprintf(buf, sizeof(buf), "%" PRId64, v);
-	return cg_write(dir, file, buf, err);
-}
-
 static struct json_object *hier_to_json(const struct cgroup_hier *h)
 {
 	struct json_object *o = json_object_new_object();
@@ -487,7 +421,17 @@ static int hier_from_json(struct cgroup *cg, struct json_object *o,
 		abort();
 	h->created = (unsigned)json_object_get_int(created);
 	cg->n_hier++;
-	return check_hier(cg, h, err);
+	if (check_hier(cg, h, err) < 0)
+		return -1;
+	/* Saved where the hybrid cgroup2 hierarchy was visible, used where it
+	 * is hidden: its directory is out of reach, leave it out. */
+	if (cg->drv == &cgroup_v1_driver && !*h->controllers &&
+	    !cg_hybrid_unified_usable()) {
+		free(h->controllers);
+		free(h->dir);
+		cg->n_hier--;
+	}
+	return 0;
 }
 
 static int driver_from_json(struct cgroup *cg, struct json_object *j,

@@ -14,6 +14,7 @@
  *     ...
  *     cg = cgroup_from_json(state.cgroup, &err);
  *     cgroup_freeze / cgroup_pids / cgroup_kill_all / cgroup_destroy
+ *     cgroup_update / cgroup_stats / cgroup_oom_count
  *
  * Placement follows runc (libcontainer cgroupfs drivers):
  *  - No cgroupsPath: the container id, as a relative path.
@@ -30,7 +31,9 @@
  *  - anything else: "v1", every mounted v1 hierarchy that carries a
  *    controller (co-mounted ones such as "cpu,cpuacct" count once), the
  *    named "name=systemd" hierarchy (runc joins it too), and in hybrid mode
- *    the cgroup2 hierarchy at /sys/fs/cgroup/unified, which is only joined.
+ *    the cgroup2 hierarchy at /sys/fs/cgroup/unified, which is only joined,
+ *    and only when statfs says it is cgroup2 (an empty tmpfs over it, as
+ *    crun needs, hides it: it is then skipped).
  *    Other named v1 hierarchies are left alone. Without a devices hierarchy
  *    v1 refuses to run the container, as runc does: device confinement
  *    would silently be missing.
@@ -49,6 +52,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../base/error.h"
@@ -95,11 +99,70 @@ int cgroup_create(struct cgroup *cg, husk_error **err);
  * does setup that does not depend on its cgroup. */
 int cgroup_enter(struct cgroup *cg, pid_t pid, husk_error **err);
 
-/* Applies linux.resources (json-c object, may be NULL). Supported so far:
- * memory.limit and pids.limit; other keys are ignored for now. Values of
- * the wrong type fail with "config.json: linux.resources.<key>: ...". */
+/*
+ * Applies linux.resources (json-c object, may be NULL), mapped to cgroupfs
+ * files as runc 1.1 maps them (v1: libcontainer/cgroups/fs, v2: fs2):
+ *
+ *  - devices: the config's rules, then runc's defaults (mknod of any
+ *    device; rwm on null, zero, full, random, urandom, tty, ptmx, the pty
+ *    slaves 136:*, tun 10:200), replayed from deny-all as the v1 kernel
+ *    replays writes. v1: devices.deny/devices.allow, checked against
+ *    devices.list after. v2: a BPF_PROG_TYPE_CGROUP_DEVICE program
+ *    attached to the cgroup. Applied even without linux.resources. A
+ *    deny that would only partly undo a wildcard allow is refused (the
+ *    v1 kernel ignores it silently).
+ *  - memory: limit, reservation, swap (memory+swap, v1 memsw; v2
+ *    memory.swap.max = swap - limit), swappiness, disableOOMKiller and
+ *    useHierarchy (v1 only; ignored on v2 as runc does), kernel and
+ *    kernelTCP ignored on both (runc 1.1), checkBeforeUpdate (v2).
+ *  - cpu: shares (v2 cpu.weight = 1 + ((shares - 2) * 9999) / 262142),
+ *    quota/period (v2 cpu.max), burst, idle, cpus/mems (cpuset),
+ *    realtimeRuntime/realtimePeriod (v1; refused on v2).
+ *  - pids.limit, blockIO (weight, leafWeight, weightDevice, throttles),
+ *    hugepageLimits (and the .rsvd limits where the kernel has them),
+ *    network (v1 net_cls/net_prio; ignored on v2 as runc does), rdma.
+ *  - unified: v2 files written verbatim, last; a missing file or a
+ *    controller not enabled fails. On v1 only files of the hybrid cgroup2
+ *    hierarchy can be set; anything else is refused.
+ *
+ * 0 means "not set" wherever runc reads it so; -1 means unlimited. Unknown
+ * keys are ignored (runtime-spec: unknown properties). A hierarchy that is
+ * not mounted fails only when a value for it is set. Errors name the
+ * setting and the file: "config.json: linux.resources.memory.limit: write
+ * memory.limit_in_bytes: Invalid argument"; the caller destroys the
+ * cgroup after a failure.
+ */
 int cgroup_apply_resources(struct cgroup *cg, struct json_object *resources,
 			   husk_error **err);
+
+/* `husk update`: the same mapping for the keys given in resources (what
+ * runc's update takes, merged by the caller or not: absent keys leave the
+ * files as they are), except devices, which update leaves alone as runc
+ * does (rewriting them would briefly deny every device to the running
+ * container). v2 memory.swap without memory.limit converts against the
+ * memory.max in force. A failure may leave earlier keys applied. */
+int cgroup_update(struct cgroup *cg, struct json_object *resources,
+		  husk_error **err);
+
+/* runc's `events --stats` "data" object (types.Stats of runc 1.1, with
+ * Go's omitempty rules): {"cpu":{"usage":{"total","percpu",
+ * "percpu_kernel","percpu_user","kernel","user"},"throttling":{"periods",
+ * "throttledPeriods","throttledTime"}},"memory":{"cache","usage":{"limit",
+ * "usage","max","failcnt"},"swap":{...},"kernel":{...},"kernelTCP":{...},
+ * "raw":{...}},"pids":{"current","limit"},"blkio":{
+ * "ioServiceBytesRecursive":[{"major","minor","op","value"}],
+ * "ioServicedRecursive":[...]},"hugetlb":{"2MB":{"usage","max",
+ * "failcnt"}}}. Times in nanoseconds; v2 swap is reported as memory+swap
+ * like v1; an unlimited v2 limit is UINT64_MAX. runc's "cpuset",
+ * "intel_rdt" and "network_interfaces" are not cgroup data and are left
+ * to the caller. New object (caller puts it); NULL with *err on failure,
+ * or when the manager is DISABLED. */
+struct json_object *cgroup_stats(struct cgroup *cg, husk_error **err);
+
+/* How many processes the kernel OOM-killed in the container's cgroup so
+ * far (v1 memory.oom_control oom_kill, v2 memory.events oom_kill); a rise
+ * is an "oom" event. 0 without a memory cgroup. */
+int cgroup_oom_count(struct cgroup *cg, uint64_t *count, husk_error **err);
 
 /* Sends sig to every process in the cgroup and its sub-cgroups. Freezes
  * around the signalling so no process escapes by forking (and leaves a

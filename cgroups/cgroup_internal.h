@@ -38,12 +38,21 @@ struct cgroup_hier {
 
 struct cgroup;
 
-/* Sets one linux.resources.<key>; val is that key's JSON value. */
+/* Sets one linux.resources.<key>; val is that key's JSON value, NULL when
+ * the key is absent (only CG_RES_ALWAYS entries see that). */
 struct cgroup_resource {
 	const char *key;
 	int (*apply)(struct cgroup *cg, struct json_object *val,
 		     husk_error **err);
+	unsigned flags;
 };
+
+/* Not on `husk update`: runc's update leaves device rules alone, and a
+ * rewrite would briefly deny every device to the running container. */
+#define CG_RES_CREATE_ONLY 1u
+/* Runs when the key is absent too: runc's default device rules apply to
+ * every container. */
+#define CG_RES_ALWAYS 2u
 
 struct cgroup_driver {
 	const char *name; /* "v1" / "v2", persisted in the state */
@@ -60,6 +69,9 @@ struct cgroup_driver {
 			 husk_error **err);
 	/* Optional fast kill; returns 1 when it could not handle sig. */
 	int (*kill)(struct cgroup *cg, int sig, husk_error **err);
+	/* runc's `events --stats` data object (stats_v1.c, stats_v2.c). */
+	struct json_object *(*stats)(struct cgroup *cg, husk_error **err);
+	int (*oom_count)(struct cgroup *cg, uint64_t *count, husk_error **err);
 };
 
 struct cgroup {
@@ -72,6 +84,9 @@ struct cgroup {
 
 extern const struct cgroup_driver cgroup_v1_driver;
 extern const struct cgroup_driver cgroup_v2_driver;
+/* The resource tables (v1_resources.c, v2_resources.c). */
+extern const struct cgroup_resource cg_v1_resources[];
+extern const struct cgroup_resource cg_v2_resources[];
 
 /* ---- pure string logic (path.c) ---- */
 
@@ -155,20 +170,13 @@ uint64_t cg_now_ms(void);
 /* Sleeps *us microseconds, then doubles it up to 10 ms. */
 void cg_backoff(unsigned *us);
 
+/* Whether /sys/fs/cgroup/unified is really a cgroup2 mount right now. */
+bool cg_hybrid_unified_usable(void);
+
 /* The hierarchy whose controller list has controller, or NULL. */
 const struct cgroup_hier *cg_find_hier(const struct cgroup *cg,
 				       const char *controller);
 
-/* Reads linux.resources.<parent>.<key> (obj is <parent>'s value) as an
- * integer: returns 1 and sets *v when present, 0 when absent, -1 on a bad
- * type. */
-int cg_res_int(struct json_object *obj, const char *parent, const char *key,
-	       int64_t *v, husk_error **err);
-/* Writes linux.resources.<parent>.<key> to dir/file: a positive value as
- * it is, a negative one as unlimited; absent or 0 leaves the file alone.
- * dir NULL (no such hierarchy) fails only when a value is set. */
-int cg_write_limit(struct json_object *obj, const char *parent,
-		   const char *key, const char *dir, const char *file,
-		   const char *unlimited, husk_error **err);
+#include "resources.h"
 
 #endif

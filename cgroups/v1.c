@@ -2,15 +2,29 @@
 /*
  * cgroup v1 over cgroupfs, hybrid mode included: one directory per mounted
  * hierarchy; the cgroup2 hierarchy at /sys/fs/cgroup/unified is joined but
- * gets no settings (runc does the same).
+ * gets no settings (runc does the same), except unified keys naming its
+ * files. Resources: v1_resources.c, devices_v1.c; statistics: stats_v1.c.
  */
 #include "cgroup_internal.h"
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 
 #include "../base/cleanup.h"
+
+/* mountinfo still lists the cgroup2 mount when something is mounted over
+ * it (crun needs an empty tmpfs there, and benchmarks hide it so): only
+ * what is visible at the path counts. */
+bool cg_hybrid_unified_usable(void)
+{
+	struct statfs sfs;
+
+	return statfs(CG_HYBRID_UNIFIED, &sfs) == 0 &&
+	       sfs.f_type == CGROUP2_SUPER_MAGIC;
+}
 
 /* Named hierarchies belong to whoever mounted them; of those runc joins
  * only systemd's, which tools use to find a process's unit. */
@@ -36,9 +50,12 @@ static char *mount_controllers(const struct cg_mountinfo *m)
 {
 	char *ctl;
 
-	if (strcmp(m->fstype, "cgroup2") == 0)
-		return strcmp(m->mountpoint, CG_HYBRID_UNIFIED) == 0 ? strdup("")
-								     : NULL;
+	if (strcmp(m->fstype, "cgroup2") == 0) {
+		if (strcmp(m->mountpoint, CG_HYBRID_UNIFIED) != 0 ||
+		    !cg_hybrid_unified_usable())
+			return NULL;
+		return strdup("");
+	}
 	if (strcmp(m->fstype, "cgroup") != 0 ||
 	    strncmp(m->mountpoint, CG_FS_ROOT "/", sizeof(CG_FS_ROOT)) != 0 ||
 	    cg_path_depth(m->mountpoint) != cg_path_depth(CG_FS_ROOT) + 1)
@@ -238,41 +255,16 @@ static int v1_is_frozen(const struct cgroup *cg, bool *frozen,
 	return 0;
 }
 
-static const char *hier_dir(const struct cgroup *cg, const char *controller)
-{
-	const struct cgroup_hier *h = cg_find_hier(cg, controller);
-
-	return h ? h->dir : NULL;
-}
-
-static int v1_memory(struct cgroup *cg, struct json_object *val,
-		     husk_error **err)
-{
-	return cg_write_limit(val, "memory", "limit", hier_dir(cg, "memory"),
-			      "memory.limit_in_bytes", "-1", err);
-}
-
-static int v1_pids(struct cgroup *cg, struct json_object *val,
-		   husk_error **err)
-{
-	return cg_write_limit(val, "pids", "limit", hier_dir(cg, "pids"),
-			      "pids.max", "max", err);
-}
-
-static const struct cgroup_resource v1_resources[] = {
-	{ "memory", v1_memory },
-	{ "pids", v1_pids },
-	{ NULL, NULL },
-};
-
 const struct cgroup_driver cgroup_v1_driver = {
 	.name = "v1",
 	.resolve = v1_resolve,
 	.create = v1_create,
-	.resources = v1_resources,
+	.resources = cg_v1_resources,
 	.procs_hier = v1_procs_hier,
 	.has_freezer = v1_has_freezer,
 	.freeze = v1_freeze,
 	.is_frozen = v1_is_frozen,
 	.kill = NULL,
+	.stats = cg_v1_stats,
+	.oom_count = cg_v1_oom_count,
 };

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* cgroup v2 over cgroupfs: one unified hierarchy at /sys/fs/cgroup. */
+/* cgroup v2 over cgroupfs: one unified hierarchy at /sys/fs/cgroup.
+ * Resources: v2_resources.c, devices_bpf.c; statistics: stats_v2.c. */
 #include "cgroup_internal.h"
 
 #include <errno.h>
@@ -217,34 +218,16 @@ static int v2_kill(struct cgroup *cg, int sig, husk_error **err)
 	return husk_fail(err, errno, "cgroup: write 1 to %s/cgroup.kill", dir);
 }
 
-static int v2_memory(struct cgroup *cg, struct json_object *val,
-		     husk_error **err)
-{
-	return cg_write_limit(val, "memory", "limit", cg->hier[0].dir,
-			      "memory.max", "max", err);
-}
-
-static int v2_pids(struct cgroup *cg, struct json_object *val,
-		   husk_error **err)
-{
-	return cg_write_limit(val, "pids", "limit", cg->hier[0].dir,
-			      "pids.max", "max", err);
-}
-
-static const struct cgroup_resource v2_resources[] = {
-	{ "memory", v2_memory },
-	{ "pids", v2_pids },
-	{ NULL, NULL },
-};
-
 const struct cgroup_driver cgroup_v2_driver = {
 	.name = "v2",
 	.resolve = v2_resolve,
 	.create = v2_create,
-	.resources = v2_resources,
+	.resources = cg_v2_resources,
 	.procs_hier = v2_procs_hier,
 	.has_freezer = v2_has_freezer,
 	.freeze = v2_freeze,
 	.is_frozen = v2_is_frozen,
 	.kill = v2_kill,
+	.stats = cg_v2_stats,
+	.oom_count = cg_v2_oom_count,
 };
