@@ -144,6 +144,55 @@ static int container_pid_list(const struct husk_opts *o, const char *id, pid_t *
 	return r;
 }
 
+static bool pid_listed(pid_t pid, const pid_t *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return true;
+	return false;
+}
+
+/* As runc: the host's ps (with the caller's options, default -ef), keeping
+ * the header and the rows of the container's processes. */
+static int ps_table(int argc, char **argv, const pid_t *pids, size_t n, husk_error **err)
+{
+	_cleanup_free_ char *cmd = strdup("ps");
+	for (int i = 0; i < argc; i++) {
+		char *next = NULL;
+		if (strpbrk(argv[i], "'\\") || asprintf(&next, "%s '%s'", cmd, argv[i]) < 0)
+			return husk_fail(err, 0, "ps: unsupported option \"%s\"", argv[i]);
+		free(cmd);
+		cmd = next;
+	}
+	if (argc == 0) {
+		free(cmd);
+		cmd = strdup("ps -ef");
+	}
+	FILE *f = popen(cmd, "re");
+	if (!f)
+		return husk_fail(err, errno, "run ps");
+	char line[4096];
+	int pid_col = -1;
+	while (fgets(line, sizeof(line), f)) {
+		char copy[4096], *save = NULL;
+		snprintf(copy, sizeof(copy), "%s", line);
+		int col = 0;
+		for (char *tok = strtok_r(copy, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save), col++) {
+			if (pid_col < 0 && !strcmp(tok, "PID")) {
+				pid_col = col;
+				fputs(line, stdout);
+				break;
+			}
+			if (col == pid_col && pid_listed((pid_t)atoi(tok), pids, n))
+				fputs(line, stdout);
+		}
+	}
+	int status = pclose(f);
+	if (pid_col < 0)
+		return husk_fail(err, 0, "ps: no PID column in the output (status %d)", status);
+	return 0;
+}
+
 int cmd_ps(const struct husk_opts *o, int argc, char **argv, husk_error **err)
 {
 	static const struct cli_flag flags[] = { { "format", 'f', true, 1 }, { NULL, 0, false, 0 } };
@@ -171,10 +220,7 @@ int cmd_ps(const struct husk_opts *o, int argc, char **argv, husk_error **err)
 	}
 	if (strcmp(format, "table"))
 		return husk_fail(err, 0, "invalid format option \"%s\"", format);
-	printf("PID\n");
-	for (size_t i = 0; i < n; i++)
-		printf("%d\n", pids[i]);
-	return 0;
+	return ps_table(argc - p.i - 1, argv + p.i + 1, pids, n, err);
 }
 
 static int freeze_cmd(const struct husk_opts *o, int argc, char **argv, bool frozen,

@@ -50,10 +50,19 @@ static const struct command commands[] = {
 	  "   --preserve-fds value       pass N extra fds\n"
 	  "   --pidfd-socket value       unix socket to receive a pidfd\n"
 	  "   --ignore-paused            exec even into a paused container\n" },
-	{ "update", cmd_not_yet, "[command options] <container-id>",
-	  "change a container's resource limits (not implemented yet)", NULL },
-	{ "events", cmd_not_yet, "[command options] <container-id>",
-	  "show container events and statistics (not implemented yet)", NULL },
+	{ "update", cmd_update, "[command options] <container-id>",
+	  "change a running container's resource limits",
+	  "   --resources value, -r value  linux.resources JSON from a file, or - for stdin\n"
+	  "   --memory, --memory-reservation, --memory-swap value  bytes (k, m, g suffixes)\n"
+	  "   --cpu-share, --cpu-quota, --cpu-period, --cpu-rt-runtime, --cpu-rt-period value\n"
+	  "   --cpuset-cpus, --cpuset-mems value   e.g. 0-1\n"
+	  "   --cpu-idle value                     1 for SCHED_IDLE\n"
+	  "   --pids-limit value                   -1 for no limit\n"
+	  "   --blkio-weight value                 10 to 1000\n" },
+	{ "events", cmd_events, "[--stats] [--interval 5s] <container-id>",
+	  "show container statistics and OOM events as JSON lines",
+	  "   --stats             one statistics object, then exit\n"
+	  "   --interval value    time between statistics (default: 5s)\n" },
 	{ "spec", cmd_spec, "[--bundle DIR] [--rootless]", "write a new config.json",
 	  "   --bundle value, -b value  where to write config.json (default: .)\n"
 	  "   --rootless                a config for running as an unprivileged user\n" },

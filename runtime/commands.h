@@ -36,6 +36,8 @@ int cmd_resume(const struct husk_opts *o, int argc, char **argv, husk_error **er
 int cmd_spec(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 int cmd_features(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 int cmd_exec(const struct husk_opts *o, int argc, char **argv, husk_error **err);
+int cmd_update(const struct husk_opts *o, int argc, char **argv, husk_error **err);
+int cmd_events(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 int cmd_not_yet(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 
 #endif
