@@ -34,5 +34,5 @@ done
 
 export HUSK_BIN=${HUSK_BIN:-$PWD/$BUILD/husk}
 export PYTHONDONTWRITEBYTECODE=1
-"$PYTHON" -m pytest tests/integration -q -p no:cacheprovider "$@" || status=1
+"$PYTHON" -m pytest tests/integration tests/engines -q -p no:cacheprovider "$@" || status=1
 exit $status
