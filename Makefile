@@ -2,7 +2,7 @@
 PREFIX   ?= /usr/local
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libseccomp libcap libmnl json-c libsystemd
+PKGS     := libseccomp libcap libmnl json-c libsystemd libarchive nettle
 VERSION  := 0.1.0
 COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
@@ -16,7 +16,7 @@ LDFLAGS  ?=
 LDLIBS   += $(PKG_LIBS)
 
 # Every .c in a module folder is part of the runtime; main.c holds only main().
-LIB_SRC  := $(wildcard base/*.c spec/*.c runtime/*.c rootfs/*.c cgroups/*.c netns/*.c vm/*.c)
+LIB_SRC  := $(wildcard base/*.c spec/*.c runtime/*.c rootfs/*.c cgroups/*.c netns/*.c vm/*.c image/*.c)
 LIB_SRC  := $(filter-out runtime/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/trampoline/blob.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -77,7 +77,7 @@ asan:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem $(PKG_CFLAGS) -D_GNU_SOURCE \
-		base spec runtime rootfs cgroups netns
+		base spec runtime rootfs cgroups netns image
 
 install: $(BUILD)/husk
 	install -D -m 0755 $(BUILD)/husk $(DESTDIR)$(PREFIX)/bin/husk

@@ -26,6 +26,7 @@
 #include "../base/cleanup.h"
 #include "internal.h"
 #include "mount_options.h"
+#include "overlay.h"
 #include "rootfs.h"
 
 /* Files lxcfs emulates: the only things that may be mounted inside /proc. */
@@ -484,7 +485,11 @@ static int prepare_root(const struct rootfs_ctx *c, unsigned long prop, husk_err
 		return husk_fail(err, errno, "set propagation of `/`");
 	if (parent_mount_unshare(c->rootfs, prop, err) < 0)
 		return -1;
-	/* A mount of its own, so pivot_root can make it "/". */
+	/* A mount of its own, so pivot_root can make it "/": the overlay,
+	 * made here in our own namespace after the propagation change, so
+	 * that the host never sees it; else the rootfs bound onto itself. */
+	if (c->overlay)
+		return overlay_mount(c->overlay, c->rootfs, err);
 	if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return husk_fail(err, errno, "bind mount rootfs `%s` onto itself", c->rootfs);
 	return 0;

@@ -12,7 +12,9 @@
 	"   --pidfd-socket value      unix socket to receive a pidfd of the init\n"            \
 	"   --no-pivot                do not use pivot_root (MS_MOVE + chroot instead)\n"      \
 	"   --no-new-keyring          keep the caller's session keyring\n"                     \
-	"   --preserve-fds value      pass N extra fds (3..3+N-1) to the container\n"
+	"   --preserve-fds value      pass N extra fds (3..3+N-1) to the container\n"          \
+	"   --rootfs-overlay          keep the rootfs untouched: writes go to a per-container\n" \
+	"                             overlay upper, removed at delete\n"
 
 static const struct command commands[] = {
 	{ "create", cmd_create, "[command options] <container-id>", "create a container", CREATE_FLAGS },
@@ -66,6 +68,14 @@ static const struct command commands[] = {
 	{ "spec", cmd_spec, "[--bundle DIR] [--rootless]", "write a new config.json",
 	  "   --bundle value, -b value  where to write config.json (default: .)\n"
 	  "   --rootless                a config for running as an unprivileged user\n" },
+	{ "bundle", cmd_bundle, "--image DIR[:TAG] <bundle-dir>",
+	  "make a bundle from an OCI image layout, its layers shared in the store",
+	  "   --image value, -i value   the OCI image layout directory, and a tag in it\n" },
+	{ "images", cmd_images, "[--format table|json]", "list the bundles made by `husk bundle`",
+	  "   --format value, -f value  table or json (default: table)\n" },
+	{ "layers", cmd_layers, "[--format table|json] | prune",
+	  "list the layer store, or remove layers no bundle or container uses",
+	  "   --format value, -f value  table or json (default: table)\n" },
 	{ "features", cmd_features, "", "show what this runtime supports (runtime-spec features.md)", NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };

@@ -35,6 +35,9 @@ int cmd_pause(const struct husk_opts *o, int argc, char **argv, husk_error **err
 int cmd_resume(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 int cmd_spec(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 int cmd_features(const struct husk_opts *o, int argc, char **argv, husk_error **err);
+int cmd_bundle(const struct husk_opts *o, int argc, char **argv, husk_error **err);
+int cmd_images(const struct husk_opts *o, int argc, char **argv, husk_error **err);
+int cmd_layers(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 int cmd_exec(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 int cmd_update(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 int cmd_events(const struct husk_opts *o, int argc, char **argv, husk_error **err);

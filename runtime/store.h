@@ -30,7 +30,19 @@ int store_open(int rootfd, const char *id, husk_error **err);
 int store_write(int dirfd, const char *name, const char *data, size_t len, husk_error **err);
 char *store_read(int dirfd, const char *name, size_t *len, husk_error **err);
 
-/* Removes <root>/<id>/ and everything in it. */
+/* Removes <root>/<id>/ and everything in it, directories included, and
+ * first the directories store_own_dir() recorded. */
 int store_remove(int rootfd, const char *id, int dirfd, husk_error **err);
+
+/* Records an absolute directory outside the state (an overlay work
+ * directory beside a bundle's upper) that belongs to the container and
+ * goes with it (a line in <root>/<id>/owned-dirs). */
+#define STORE_OWNED_DIRS "owned-dirs"
+int store_own_dir(int dirfd, const char *path, husk_error **err);
+
+/* Removes dirfd/name and everything below it: fd-relative throughout,
+ * never following a symlink nor entering another mount (EXDEV). A name
+ * that is gone already is success. */
+int store_remove_tree(int dirfd, const char *name, husk_error **err);
 
 #endif
