@@ -13,6 +13,7 @@
 
 #include "../base/cleanup.h"
 #include "../cgroups/cgroup.h"
+#include "../netns/netns.h"
 #include "hooks.h"
 #include "log.h"
 #include "store.h"
@@ -107,6 +108,8 @@ int container_destroy(const struct husk_opts *o, struct container *c, bool force
 	if (strcmp(status, "stopped") && container_kill_wait(c, err) < 0)
 		return -1;
 	if (c->cg && cgroup_destroy(c->cg, err) < 0)
+		return -1;
+	if (netns_detach(c->rootfd, &c->st, err) < 0)
 		return -1;
 	container_poststop(o, c);
 	return store_remove(c->rootfd, c->st.id, c->dirfd, err);

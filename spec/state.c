@@ -33,6 +33,8 @@ char *state_serialize(const struct container_state *st)
 		json_object_object_add(o, "annotations", json_object_get(st->annotations));
 	if (st->cgroup)
 		json_object_object_add(o, "cgroup", json_object_get(st->cgroup));
+	if (st->network)
+		json_object_object_add(o, "network", json_object_get(st->network));
 	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return s;
@@ -75,6 +77,8 @@ int state_parse(const char *text, struct container_state *st, husk_error **err)
 		st->annotations = json_object_get(v);
 	if (json_object_object_get_ex(o, "cgroup", &v))
 		st->cgroup = json_object_get(v);
+	if (json_object_object_get_ex(o, "network", &v))
+		st->network = json_object_get(v);
 	json_object_put(o);
 	return 0;
 }
@@ -88,6 +92,7 @@ void state_clear(struct container_state *st)
 	free(st->owner);
 	json_object_put(st->annotations);
 	json_object_put(st->cgroup);
+	json_object_put(st->network);
 	memset(st, 0, sizeof(*st));
 }
 

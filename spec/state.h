@@ -32,6 +32,7 @@ struct container_state {
 	int exec_fd;        /* init's write end: EOF when it has exec'd */
 	struct json_object *annotations; /* object, owned (may be NULL) */
 	struct json_object *cgroup;      /* cgroups/ private data, owned (may be NULL) */
+	struct json_object *network;     /* netns/ private data, owned (may be NULL) */
 };
 
 char *state_serialize(const struct container_state *st);
