@@ -4,6 +4,7 @@
 #include "cgroup_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <linux/magic.h>
 #include <signal.h>
@@ -167,15 +168,36 @@ int cgroup_create(struct cgroup *cg, husk_error **err)
 	return -1;
 }
 
-int cgroup_enter(struct cgroup *cg, pid_t pid, husk_error **err)
+static int cgroup_enter_some(struct cgroup *cg, pid_t pid, bool v2_too, husk_error **err)
 {
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%d", (int)pid);
-	for (size_t i = 0; i < cg->n_hier; i++)
+	for (size_t i = 0; i < cg->n_hier; i++) {
+		if (!v2_too && !*cg->hier[i].controllers)
+			continue;
 		if (cg_write(cg->hier[i].dir, "cgroup.procs", buf, err) < 0)
 			return -1;
+	}
 	return 0;
+}
+
+int cgroup_enter(struct cgroup *cg, pid_t pid, husk_error **err)
+{
+	return cgroup_enter_some(cg, pid, true, err);
+}
+
+int cgroup_enter_v1(struct cgroup *cg, pid_t pid, husk_error **err)
+{
+	return cgroup_enter_some(cg, pid, false, err);
+}
+
+int cgroup_clone_fd(const struct cgroup *cg)
+{
+	for (size_t i = 0; cg && i < cg->n_hier; i++)
+		if (!*cg->hier[i].controllers)
+			return open(cg->hier[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return -1;
 }
 
 int cgroup_pids(struct cgroup *cg, pid_t **pids, size_t *n, husk_error **err)

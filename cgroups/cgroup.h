@@ -99,6 +99,13 @@ int cgroup_create(struct cgroup *cg, husk_error **err);
  * does setup that does not depend on its cgroup. */
 int cgroup_enter(struct cgroup *cg, pid_t pid, husk_error **err);
 
+/* The container's cgroup2 directory (pure v2, or the hybrid hierarchy) as
+ * an fd for clone3(CLONE_INTO_CGROUP), or -1 when it has none. A process
+ * cloned into it needs only cgroup_enter_v1(): it joins the rest without
+ * a migration, which on the first write waits for an RCU grace period. */
+int cgroup_clone_fd(const struct cgroup *cg);
+int cgroup_enter_v1(struct cgroup *cg, pid_t pid, husk_error **err);
+
 /*
  * Applies linux.resources (json-c object, may be NULL), mapped to cgroupfs
  * files as runc 1.1 maps them (v1: libcontainer/cgroups/fs, v2: fs2):

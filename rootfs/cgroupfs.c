@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../cgroups/cgroup.h"
 #include "internal.h"
 #include "mount_options.h"
 
@@ -140,9 +141,13 @@ static int collect_hier(const struct mountinfo_entry *e, void *userdata)
 }
 
 /* Host directory of our own cgroup in hierarchy h. */
-static char *own_dir(const struct cg_state *s, const struct cg_hier *h)
+static char *own_dir(const struct rootfs_ctx *c, const struct cg_state *s,
+		     const struct cg_hier *h)
 {
 	_cleanup_free_ char *first = strndup(h->subsys, strcspn(h->subsys, ","));
+	const char *dir = c->cg && first ? cgroup_dir(c->cg, first) : NULL;
+	if (dir)
+		return strdup(dir);
 	const char *path = first ? self_path(s, first) : NULL;
 	size_t n = strlen(h->root);
 	char *out = NULL;
@@ -202,7 +207,7 @@ static int one_hier(const struct rootfs_ctx *c, int root_fd, const struct cg_sta
 		return husk_fail(err, ENOMEM, "cgroup");
 	if (c->cgroupns)
 		return mount_hier(root_fd, h, sub, CG_DEFAULT_FLAGS | (o->flags & MS_RDONLY), err);
-	if (!(src = own_dir(s, h)))
+	if (!(src = own_dir(c, s, h)))
 		return husk_fail(err, 0, "cgroup %s: own cgroup not found below %s",
 				 h->subsys, h->mount_point);
 	struct mount_opts b = *o;

@@ -44,6 +44,9 @@
 #include "../base/error.h"
 #include "../spec/spec.h"
 
+struct cgroup;
+struct rootfs_overlay;
+
 struct rootfs_ctx {
 	const struct spec *spec;
 	const char *rootfs; /* absolute, canonical host path of root.path */
@@ -54,6 +57,12 @@ struct rootfs_ctx {
 	 * themselves instead of binding the caller's cgroup directories. */
 	bool cgroupns;
 	bool no_pivot; /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
+	/* The container's cgroup, whose v1 directories cgroup mounts bind
+	 * (the init may not be in them yet); NULL: read /proc/self/cgroup. */
+	const struct cgroup *cg;
+	/* An overlay root (rootfs/overlay.h) mounted onto rootfs in place of
+	 * its bind mount onto itself; NULL for a plain rootfs. */
+	const struct rootfs_overlay *overlay;
 };
 
 /*
@@ -73,7 +82,8 @@ int rootfs_validate(const struct spec *s, const char *rootfs, husk_error **err);
  * Step 1, before the createContainer hooks. Makes "/" MS_SLAVE|MS_REC (or
  * linux.rootfsPropagation when given, as runc), makes the rootfs' parent
  * mount private if it is shared (pivot_root refuses otherwise), bind mounts
- * the rootfs onto itself recursively, then mounts[] in order (types proc,
+ * the rootfs onto itself recursively (or mounts c->overlay onto it), then
+ * mounts[] in order (types proc,
  * sysfs, tmpfs with tmpcopyup, cgroup v1/v2, bind with remount flags,
  * propagation options and recursive r* attributes), then -- unless /dev is
  * a bind mount -- the default devices (null zero full random urandom tty,

@@ -20,6 +20,7 @@
 #include "cli.h"
 
 struct cgroup;
+struct rootfs_overlay;
 
 struct create_opts {
 	const char *id;
@@ -30,7 +31,11 @@ struct create_opts {
 	bool no_pivot;
 	bool no_new_keyring;
 	unsigned preserve_fds;
+	const char *network; /* --network (netns/netns.h), NULL when not given */
 	bool console_is_ours; /* run in the foreground with a terminal: we receive the pty */
+	bool rootfs_overlay; /* --rootfs-overlay: writes go to a per-container upper */
+	/* Set by container_create() when the root is an overlay, for the init. */
+	const struct rootfs_overlay *overlay;
 };
 
 struct created {

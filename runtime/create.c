@@ -21,6 +21,8 @@
 
 #include "../base/cleanup.h"
 #include "../cgroups/cgroup.h"
+#include "../netns/netns.h"
+#include "../rootfs/overlay.h"
 #include "../rootfs/rootfs.h"
 #include "caps.h"
 #include "console.h"
@@ -77,7 +79,7 @@ static int create_validate(struct create_job *j, const struct husk_opts *o,
 	if (!s->process->terminal && c->console_socket)
 		return husk_fail(err, 0, "cannot use console socket if husk will not detach or allocate tty");
 	if (ns_validate(s, err) < 0 || rootfs_validate(s, j->rootfs, err) < 0 ||
-	    process_validate_lsm(s->process, err) < 0)
+	    process_validate_lsm(s->process, err) < 0 || netns_validate(s, c->network, err) < 0)
 		return -1;
 	husk_error *warning = NULL;
 	if (caps_validate(s->process->capabilities, &warning) < 0) {
@@ -156,6 +158,27 @@ static int create_state_init(struct create_job *j, const struct create_opts *c)
 	return st->id && st->bundle && st->rootfs && st->created ? 0 : -ENOMEM;
 }
 
+/* An overlay root: its directories are made now, in the state directory
+ * (or beside the bundle's own upper, recorded so that delete finds it);
+ * the init mounts it (rootfs/overlay.h). */
+static int create_overlay(struct create_job *j, const struct husk_opts *o,
+			  struct create_opts *c, struct rootfs_overlay *ov, husk_error **err)
+{
+	_cleanup_free_ char *root = realpath(o->root, NULL);
+	_cleanup_free_ char *state_dir = NULL;
+
+	if (!root || asprintf(&state_dir, "%s/%s", root, c->id) < 0) {
+		state_dir = NULL;
+		return husk_fail(err, errno, "state directory of %s", c->id);
+	}
+	if (overlay_plan(j->spec, j->rootfs, state_dir, c->id, ov, err) < 0 ||
+	    (ov->external && store_own_dir(j->dirfd, ov->work, err) < 0) ||
+	    overlay_make_dirs(ov, err) < 0)
+		return -1;
+	c->overlay = ov;
+	return 0;
+}
+
 int container_create(const struct husk_opts *o, const struct create_opts *c,
 		     struct created *out, husk_error **err)
 {
@@ -167,6 +190,7 @@ int container_create(const struct husk_opts *o, const struct create_opts *c,
 	_cleanup_free_ char *console_socket = abs_path(c->console_socket);
 	_cleanup_free_ char *pidfd_socket = abs_path(c->pidfd_socket);
 	struct create_opts abs = *c;
+	struct rootfs_overlay ov = { 0 };
 
 	/* Paths the caller gave are relative to its cwd; we chdir to the bundle. */
 	abs.pid_file = pid_file;
@@ -182,6 +206,8 @@ int container_create(const struct husk_opts *o, const struct create_opts *c,
 		r = -1;
 	if (r == 0 && (j.dirfd = store_create(j.rootfd, c->id, err)) < 0)
 		r = -1;
+	if (r == 0 && overlay_requested(j.spec, c->rootfs_overlay))
+		r = create_overlay(&j, o, &abs, &ov, err);
 	if (r == 0 && (create_fds(&j, c, err) < 0 || create_state_init(&j, c) < 0))
 		r = -1;
 	if (r == 0)
@@ -196,5 +222,6 @@ int container_create(const struct husk_opts *o, const struct create_opts *c,
 			out->console_master = console_recv_fd(j.console_peer, err);
 	}
 	create_job_free(&j);
+	overlay_clear(&ov);
 	return r;
 }

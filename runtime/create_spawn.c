@@ -21,6 +21,7 @@
 
 #include "../base/cleanup.h"
 #include "../cgroups/cgroup.h"
+#include "../netns/netns.h"
 #include "console.h"
 #include "hooks.h"
 #include "init.h"
@@ -44,7 +45,7 @@ static void create_child(struct create_job *j, const struct create_opts *c)
 		.spec = j->spec, .opts = c, .state = &j->st, .rootfs = j->rootfs,
 		.ns = &j->ns, .seccomp = j->seccomp, .sync_fd = j->sync[1],
 		.start_rd = j->start[0], .exec_wr = j->exec[1], .console_fd = j->console_fd,
-		.listener_fd = j->listener_fd,
+		.listener_fd = j->listener_fd, .cg = j->cg,
 	};
 	init_main(&ctx);
 }
@@ -64,7 +65,20 @@ static pid_t create_clone(struct create_job *j, const struct create_opts *c, hus
 		if (own_pidns < 0 || setns(j->ns.pid_fd, CLONE_NEWPID) < 0)
 			return husk_fail(err, errno, "join pid namespace");
 	}
+	/* Straight into its cgroup2 cgroup, without a migration; without it
+	 * on a kernel or cgroup that refuses (cgroup_enter() then does it). */
+	_cleanup_close_ int cgfd = cgroup_clone_fd(j->cg);
+	if (cgfd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgfd;
+	}
 	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0 && cgfd >= 0) {
+		args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+		pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	} else if (pid > 0 && cgfd >= 0) {
+		j->cloned_into_cgroup = true;
+	}
 	if (pid == 0)
 		create_child(j, c);
 	int saved = errno;
@@ -93,6 +107,20 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* Once a veth and an address exist, a create killed midway must still be
+ * deletable: record them (create_persist rewrites it all at the end). */
+static int create_persist_early(struct create_job *j, husk_error **err)
+{
+	struct container_state st = j->st;
+	st.cgroup = cgroup_to_json(j->cg);
+	_cleanup_free_ char *state = state_serialize(&st);
+	json_object_put(st.cgroup);
+	const char *config = json_object_to_json_string_ext(j->spec->json, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (store_write(j->dirfd, "config.json", config, strlen(config), err) < 0)
+		return -1;
+	return store_write(j->dirfd, "state.json", state, strlen(state), err);
+}
+
 /* From clone to SYNC_READY. */
 static int create_drive(struct create_job *j, const struct create_opts *c, husk_error **err)
 {
@@ -115,12 +143,23 @@ static int create_drive(struct create_job *j, const struct create_opts *c, husk_
 
 	if (j->ns.new_user && ns_write_mappings(pid, j->spec, err) < 0)
 		return -1;
-	if (cgroup_enter(j->cg, pid, err) < 0 ||
-	    cgroup_apply_resources(j->cg, j->spec->linux_->resources, err) < 0)
+	if (netns_attach(j->rootfd, &j->st, j->spec, c->network, err) < 0 ||
+	    (j->st.network && create_persist_early(j, err) < 0))
 		return -1;
 	struct sync_msg go = { .type = SYNC_GO, .pid = pid };
 	if (sync_send(j->sync[0], &go, err) < 0)
 		return -1;
+	if ((j->cloned_into_cgroup ? cgroup_enter_v1(j->cg, pid, err) : cgroup_enter(j->cg, pid, err)) < 0 ||
+	    cgroup_apply_resources(j->cg, j->spec->linux_->resources, err) < 0) {
+		sync_send_error(j->sync[0], *err);
+		return -1;
+	}
+	if (sync_send_type(j->sync[0], SYNC_CGROUP_DONE, err) < 0) {
+		/* The child failed meanwhile: its SYNC_ERROR is what to report. */
+		husk_error_free(err);
+		return sync_expect(j->sync[0], SYNC_READY, NULL, err) < 0 ? -1
+			: husk_fail(err, EPIPE, "container init went away");
+	}
 	if ((j->spec->hooks.n[SPEC_HOOK_PRESTART] || j->spec->hooks.n[SPEC_HOOK_CREATE_RUNTIME]) &&
 	    (sync_expect(j->sync[0], SYNC_HOOKS, NULL, err) < 0 || create_hooks(j, err) < 0))
 		return -1;
@@ -165,6 +204,8 @@ void create_undo(struct create_job *j)
 	}
 	if (j->cgroup_made)
 		cgroup_destroy(j->cg, &ignored);
+	husk_error_free(&ignored);
+	netns_detach(j->rootfd, &j->st, &ignored);
 	husk_error_free(&ignored);
 	store_remove(j->rootfd, j->st.id ? j->st.id : "", j->dirfd, &ignored);
 	husk_error_free(&ignored);

@@ -20,6 +20,7 @@
 #include "console.h"
 #include "exec_path.h"
 #include "hooks.h"
+#include "process_attrs.h"
 #include "process_start.h"
 #include "sync.h"
 
@@ -103,6 +104,9 @@ static int init_rootfs(const struct init_ctx *ctx, const struct rootfs_ctx *rc, 
 
 	if (own_mounts && rootfs_mount_all(rc, err) < 0)
 		return -1;
+	/* Hooks and the user's process run in the container's cgroup. */
+	if (!ctx->ns->new_cgroup && sync_expect(ctx->sync_fd, SYNC_CGROUP_DONE, NULL, err) < 0)
+		return -1;
 	if (s->hooks.n[SPEC_HOOK_PRESTART] || s->hooks.n[SPEC_HOOK_CREATE_RUNTIME]) {
 		if (sync_send_type(ctx->sync_fd, SYNC_HOOKS, err) < 0 ||
 		    sync_expect(ctx->sync_fd, SYNC_HOOKS_DONE, NULL, err) < 0)
@@ -124,13 +128,19 @@ static int init_setup(const struct init_ctx *ctx, pid_t *host_pid, char **exe, h
 	const struct rootfs_ctx rc = {
 		.spec = s, .rootfs = ctx->rootfs, .userns = ctx->ns->new_user,
 		.cgroupns = ns_owned(s, CLONE_NEWCGROUP), .no_pivot = ctx->opts->no_pivot,
+		.cg = ctx->cg, .overlay = ctx->opts->overlay,
 	};
 
 	if (sync_expect(ctx->sync_fd, SYNC_GO, &go, err) < 0)
 		return -1;
 	*host_pid = (pid_t)go.pid;
-	if (ns_enter(ctx->ns, s, err) < 0 || init_identity(ctx, err) < 0 ||
-	    init_rootfs(ctx, &rc, *host_pid, err) < 0 || init_sysctl(s, err) < 0)
+	if (ns_enter(ctx->ns, s, err) < 0 || init_identity(ctx, err) < 0)
+		return -1;
+	/* A new cgroup namespace is rooted where we are: wait to be placed. */
+	if (ctx->ns->new_cgroup && (sync_expect(ctx->sync_fd, SYNC_CGROUP_DONE, NULL, err) < 0 ||
+				    ns_enter_cgroup(ctx->ns, err) < 0))
+		return -1;
+	if (init_rootfs(ctx, &rc, *host_pid, err) < 0 || init_sysctl(s, err) < 0)
 		return -1;
 	if (p->terminal && console_setup(ctx->console_fd, p, err) < 0)
 		return -1;
@@ -141,7 +151,13 @@ static int init_setup(const struct init_ctx *ctx, pid_t *host_pid, char **exe, h
 	if (chdir(p->cwd ? p->cwd : "/") < 0)
 		return husk_fail(err, errno, "process.cwd: chdir %s", p->cwd);
 	*exe = exec_path_lookup(p->args[0], p->env, err);
-	return *exe ? 0 : -1;
+	if (!*exe)
+		return -1;
+	/* Last, as runc does: limits the runtime cannot grant fail create, not
+	 * start, and a low RLIMIT_NOFILE does not starve the mounts above. */
+	if (process_set_rlimits(p, err) < 0 || process_set_oom_score_adj(p, err) < 0)
+		return -1;
+	return 0;
 }
 
 /* After `start`: the last steps, then the user's process replaces us. */
@@ -162,7 +178,8 @@ static int init_exec(const struct init_ctx *ctx, pid_t pid, const char *exe, hus
 	}
 	const struct process_start_args a = {
 		.process = p, .linux_ = ctx->spec->linux_, .seccomp = ctx->seccomp,
-		.preserve_fds = ctx->opts->preserve_fds, .exe = exe, .exec_err_fd = ctx->exec_wr,
+		.preserve_fds = ctx->opts->preserve_fds, .limits_applied = true,
+		.exe = exe, .exec_err_fd = ctx->exec_wr,
 		.listener_fd = ctx->listener_fd, .host_pid = pid, .state_json = state,
 	};
 	return process_start(&a, err);

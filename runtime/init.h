@@ -26,6 +26,7 @@ struct init_ctx {
 	int exec_wr;  /* closes on exec; an error message otherwise */
 	int console_fd; /* console socket, or -1 */
 	int listener_fd; /* linux.seccomp.listenerPath, connected, or -1 */
+	const struct cgroup *cg; /* where the parent puts us (SYNC_CGROUP_DONE) */
 };
 
 __attribute__((noreturn)) void init_main(const struct init_ctx *ctx);

@@ -73,7 +73,9 @@ int ns_plan_build(const struct spec *s, struct ns_plan *plan, husk_error **err)
 	}
 	plan->new_user = fresh & CLONE_NEWUSER;
 	plan->new_time = fresh & CLONE_NEWTIME;
-	int late = fresh & (CLONE_NEWCGROUP | CLONE_NEWTIME);
+	plan->new_cgroup = fresh & CLONE_NEWCGROUP;
+	fresh &= ~CLONE_NEWCGROUP;
+	int late = fresh & CLONE_NEWTIME;
 	int early = fresh & ~late;
 	if (join_user) {
 		plan->clone_flags = early & CLONE_NEWPID;
@@ -152,6 +154,13 @@ static int ns_loopback_up(husk_error **err)
 	ifr.ifr_flags |= IFF_UP;
 	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
 		return husk_fail(err, errno, "loopback: bring up");
+	return 0;
+}
+
+int ns_enter_cgroup(const struct ns_plan *plan, husk_error **err)
+{
+	if (plan->new_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+		return husk_fail(err, errno, "unshare cgroup namespace");
 	return 0;
 }
 

@@ -32,6 +32,7 @@ struct ns_plan {
 	int pid_fd; /* joined pid namespace, or -1 */
 	bool new_user;
 	bool new_time;
+	bool new_cgroup; /* unshared by ns_enter_cgroup(), once in its cgroup */
 };
 
 /* Opens every namespace path (errors name linux.namespaces[i].path). */
@@ -44,8 +45,11 @@ bool ns_owned(const struct spec *s, int type);
 /* Parent: writes /proc/<pid>/{uid,gid}_map from the config. */
 int ns_write_mappings(pid_t pid, const struct spec *s, husk_error **err);
 
-/* Child: joins, unshares and sets the time offsets, as planned. */
+/* Child: joins, unshares and sets the time offsets, as planned; all but a
+ * new cgroup namespace, which ns_enter_cgroup() makes once the child is in
+ * its cgroups. */
 int ns_enter(const struct ns_plan *plan, const struct spec *s, husk_error **err);
+int ns_enter_cgroup(const struct ns_plan *plan, husk_error **err);
 
 /* Validation before anything is created: mappings with a user namespace,
  * hostname with a UTS one, sysctls only for namespaces the container owns. */

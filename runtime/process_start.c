@@ -119,8 +119,10 @@ static int process_security(const struct process_start_args *a, husk_error **err
 {
 	const struct spec_process *p = a->process;
 
-	if (process_set_rlimits(p, err) < 0 || process_set_oom_score_adj(p, err) < 0 ||
-	    process_set_scheduler(p, err) < 0 || process_set_io_priority(p, err) < 0 ||
+	if (!a->limits_applied &&
+	    (process_set_rlimits(p, err) < 0 || process_set_oom_score_adj(p, err) < 0))
+		return -1;
+	if (process_set_scheduler(p, err) < 0 || process_set_io_priority(p, err) < 0 ||
 	    process_set_personality(a->linux_, err) < 0 || process_set_lsm(p, err) < 0)
 		return -1;
 	if (caps_drop_bounding(p->capabilities, err) < 0)

@@ -21,6 +21,7 @@ struct process_start_args {
 	const struct spec_linux *linux_; /* may be NULL */
 	scmp_filter_ctx seccomp;         /* may be NULL */
 	unsigned preserve_fds;
+	bool limits_applied; /* rlimits and oomScoreAdj already set (init: at create) */
 	const char *exe;     /* process->args[0] resolved in the container */
 	int exec_err_fd;     /* gets the error text if the final execve fails, or -1 */
 	/* linux.seccomp.listenerPath: a socket connected by the host side, and

@@ -9,7 +9,7 @@
 static const char *sync_type_name(uint32_t t)
 {
 	static const char *const names[] = {
-		[SYNC_GO] = "go", [SYNC_HOOKS] = "hooks",
+		[SYNC_GO] = "go", [SYNC_CGROUP_DONE] = "cgroup-done", [SYNC_HOOKS] = "hooks",
 		[SYNC_HOOKS_DONE] = "hooks-done", [SYNC_READY] = "ready",
 		[SYNC_ERROR] = "error",
 	};

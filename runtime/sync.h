@@ -8,9 +8,12 @@
  *   parent                                 child (container init)
  *   ------                                 ----------------------
  *   clone3(new namespaces)  ---------->    blocks in sync_recv()
- *   write uid_map/gid_map, join cgroups
+ *   write uid_map/gid_map
  *   SYNC_GO {pid = host pid of child} ->   join/unshare the remaining
- *                                          namespaces, hostname, mounts
+ *   join cgroups, set resources            namespaces, hostname, mounts
+ *   SYNC_CGROUP_DONE            ------>    (read before the first step that
+ *                                          needs its cgroup: a new cgroup
+ *                                          namespace, the hooks, ready)
  *                       (only if prestart or createRuntime hooks exist)
  *                                    <-    SYNC_HOOKS
  *   run prestart + createRuntime hooks
@@ -20,6 +23,9 @@
  *                                    <-    SYNC_READY
  *   write state.json and the pid file,     blocks reading its start pipe
  *   exit                                   until `husk start` writes a byte
+ *
+ * Joining cgroups overlaps the child's mounts on purpose: the first write
+ * to a cgroup.procs waits for an RCU grace period (about 10 ms here).
  *
  * Either side may instead send SYNC_ERROR {err, text}; the child then exits
  * and the parent reports the text once and cleans up. EOF on the socket means
@@ -35,7 +41,8 @@
 #include "../base/error.h"
 
 enum sync_type {
-	SYNC_GO = 1,     /* parent → child: mappings and cgroups are in place */
+	SYNC_GO = 1,     /* parent → child: user namespace mappings are in place */
+	SYNC_CGROUP_DONE, /* parent → child: it is in its cgroups, limits set */
 	SYNC_HOOKS,      /* child → parent: run prestart + createRuntime now */
 	SYNC_HOOKS_DONE, /* parent → child: those hooks succeeded */
 	SYNC_READY,      /* child → parent: set up, waiting for start */
