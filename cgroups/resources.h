@@ -177,4 +177,13 @@ struct json_object *cg_v2_stats(struct cgroup *cg, husk_error **err);
 int cg_v1_oom_count(struct cgroup *cg, uint64_t *count, husk_error **err);
 int cg_v2_oom_count(struct cgroup *cg, uint64_t *count, husk_error **err);
 
+
+/* linux.resources.cpu, read the same way for both drivers. */
+struct cg_cpu {
+	uint64_t shares, period, burst, rt_period;
+	int64_t quota, rt_runtime, idle;
+	int has_burst, has_idle;
+};
+int cg_cpu_parse(struct json_object *val, struct cg_cpu *c, husk_error **err);
+
 #endif

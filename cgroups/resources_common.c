@@ -205,3 +205,18 @@ int cg_unified_check_key(const char *key, husk_error **err)
 					 "form <controller>.<name>", key);
 	return 0;
 }
+
+int cg_cpu_parse(struct json_object *val, struct cg_cpu *c, husk_error **err)
+{
+	memset(c, 0, sizeof(*c));
+	if (cg_want_object(val, "cpu", err) < 0 ||
+	    cg_get_u64(val, "cpu", "shares", UINT64_MAX, &c->shares, err) < 0 ||
+	    cg_get_i64(val, "cpu", "quota", &c->quota, err) < 0 ||
+	    cg_get_u64(val, "cpu", "period", UINT64_MAX, &c->period, err) < 0 ||
+	    (c->has_burst = cg_get_u64(val, "cpu", "burst", UINT64_MAX, &c->burst, err)) < 0 ||
+	    cg_get_i64(val, "cpu", "realtimeRuntime", &c->rt_runtime, err) < 0 ||
+	    cg_get_u64(val, "cpu", "realtimePeriod", UINT64_MAX, &c->rt_period, err) < 0 ||
+	    (c->has_idle = cg_get_i64(val, "cpu", "idle", &c->idle, err)) < 0)
+		return -1;
+	return 0;
+}

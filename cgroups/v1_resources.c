@@ -165,37 +165,13 @@ static int write_pair(const char *dir, const char *f1, uint64_t v1,
 	return 0;
 }
 
-struct v1_cpu {
-	uint64_t shares, period, burst, rt_period;
-	int64_t quota, rt_runtime, idle;
-	int has_burst, has_idle;
-};
-
-static int v1_cpu_parse(struct json_object *val, struct v1_cpu *c,
-			husk_error **err)
-{
-	memset(c, 0, sizeof(*c));
-	if (cg_get_u64(val, "cpu", "shares", UINT64_MAX, &c->shares, err) < 0 ||
-	    cg_get_i64(val, "cpu", "quota", &c->quota, err) < 0 ||
-	    cg_get_u64(val, "cpu", "period", UINT64_MAX, &c->period, err) < 0 ||
-	    (c->has_burst = cg_get_u64(val, "cpu", "burst", UINT64_MAX,
-				       &c->burst, err)) < 0 ||
-	    cg_get_i64(val, "cpu", "realtimeRuntime", &c->rt_runtime,
-		       err) < 0 ||
-	    cg_get_u64(val, "cpu", "realtimePeriod", UINT64_MAX, &c->rt_period,
-		       err) < 0 ||
-	    (c->has_idle = cg_get_i64(val, "cpu", "idle", &c->idle, err)) < 0)
-		return -1;
-	return 0;
-}
-
 static int v1_cpu(struct cgroup *cg, struct json_object *val,
 		  husk_error **err)
 {
 	const char *dir;
-	struct v1_cpu c;
+	struct cg_cpu c;
 
-	if (v1_cpu_parse(val, &c, err) < 0)
+	if (cg_cpu_parse(val, &c, err) < 0)
 		return -1;
 	if (!c.shares && !c.quota && !c.period && !c.has_burst &&
 	    !c.rt_runtime && !c.rt_period && !c.has_idle)

@@ -199,27 +199,10 @@ static int v2_io(struct cgroup *cg, struct json_object *val,
 	return 0;
 }
 
-struct v2_cpu {
-	uint64_t shares, period, burst, rt_period;
-	int64_t quota, rt_runtime, idle;
-	int has_burst, has_idle;
-};
-
-static int v2_cpu_parse(struct json_object *val, struct v2_cpu *c,
+static int v2_cpu_parse(struct json_object *val, struct cg_cpu *c,
 			husk_error **err)
 {
-	memset(c, 0, sizeof(*c));
-	if (cg_want_object(val, "cpu", err) < 0 ||
-	    cg_get_u64(val, "cpu", "shares", UINT64_MAX, &c->shares, err) < 0 ||
-	    cg_get_i64(val, "cpu", "quota", &c->quota, err) < 0 ||
-	    cg_get_u64(val, "cpu", "period", UINT64_MAX, &c->period, err) < 0 ||
-	    (c->has_burst = cg_get_u64(val, "cpu", "burst", UINT64_MAX,
-				       &c->burst, err)) < 0 ||
-	    cg_get_i64(val, "cpu", "realtimeRuntime", &c->rt_runtime,
-		       err) < 0 ||
-	    cg_get_u64(val, "cpu", "realtimePeriod", UINT64_MAX, &c->rt_period,
-		       err) < 0 ||
-	    (c->has_idle = cg_get_i64(val, "cpu", "idle", &c->idle, err)) < 0)
+	if (cg_cpu_parse(val, c, err) < 0)
 		return -1;
 	if (c->rt_runtime || c->rt_period)
 		return cg_res_refuse(err, c->rt_runtime ? "cpu.realtimeRuntime"
@@ -231,7 +214,7 @@ static int v2_cpu_parse(struct json_object *val, struct v2_cpu *c,
 
 /* cpu.max is "<quota|max> [<period>]"; quota 0 with a period set means
  * "max", as in runc. */
-static int v2_cpu_max(const char *dir, const struct v2_cpu *c,
+static int v2_cpu_max(const char *dir, const struct cg_cpu *c,
 		      husk_error **err)
 {
 	char buf[64];
@@ -253,7 +236,7 @@ static int v2_cpu(struct cgroup *cg, struct json_object *val,
 {
 	const char *dir = dir_of(cg);
 	bool burst_later = false;
-	struct v2_cpu c;
+	struct cg_cpu c;
 
 	if (v2_cpu_parse(val, &c, err) < 0)
 		return -1;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/json.h"
 #include "internal.h"
 
 #define JSON_MAX (16u << 20) /* no manifest, index or config is larger */
@@ -49,18 +50,6 @@ static bool arch_ok(const char *arch)
 	const char *host = host_arch();
 
 	return !arch || !host || !strcmp(arch, host);
-}
-
-static struct json_object *jget(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static const char *jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v = jget(o, key);
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
 int oci_image_ref_split(const char *ref, char **dir, char **tag)
@@ -147,8 +136,8 @@ static struct json_object *read_file_json(int dirfd, const char *name, husk_erro
 static int desc_parse(struct json_object *desc, char hex[DIGEST_HEX + 1], int64_t *size,
 		      const char *what, husk_error **err)
 {
-	const char *digest = jstr(desc, "digest");
-	struct json_object *sz = jget(desc, "size");
+	const char *digest = json_get_string(desc, "digest");
+	struct json_object *sz = json_get(desc, "size");
 	int r = digest_parse(digest, hex);
 
 	if (r == -EOPNOTSUPP)
@@ -206,8 +195,8 @@ static struct json_object *blob_json(int layout_fd, struct json_object *desc, co
 
 static bool platform_ok(struct json_object *desc)
 {
-	struct json_object *p = jget(desc, "platform");
-	const char *os = jstr(p, "os"), *arch = jstr(p, "architecture");
+	struct json_object *p = json_get(desc, "platform");
+	const char *os = json_get_string(p, "os"), *arch = json_get_string(p, "architecture");
 
 	return (!os || !strcmp(os, "linux")) && arch_ok(arch);
 }
@@ -222,7 +211,7 @@ static char *ref_names(struct json_object *list)
 	if (!f)
 		return NULL;
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
-		const char *ref = jstr(jget(json_object_array_get_idx(list, i), "annotations"), REF_NAME);
+		const char *ref = json_get_string(json_get(json_object_array_get_idx(list, i), "annotations"), REF_NAME);
 		fprintf(f, "%s%s", i ? ", " : "", ref ? ref : "(untagged)");
 	}
 	fclose(f);
@@ -231,7 +220,7 @@ static char *ref_names(struct json_object *list)
 
 static struct json_object *pick(struct json_object *index, const char *tag, husk_error **err)
 {
-	struct json_object *list = jget(index, "manifests"), *found = NULL;
+	struct json_object *list = json_get(index, "manifests"), *found = NULL;
 	size_t matches = 0;
 
 	if (!list || !json_object_is_type(list, json_type_array)) {
@@ -240,7 +229,7 @@ static struct json_object *pick(struct json_object *index, const char *tag, husk
 	}
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		struct json_object *d = json_object_array_get_idx(list, i);
-		const char *ref = jstr(jget(d, "annotations"), REF_NAME);
+		const char *ref = json_get_string(json_get(d, "annotations"), REF_NAME);
 		if ((tag && (!ref || strcmp(ref, tag))) || !platform_ok(d))
 			continue;
 		found = d;
@@ -262,14 +251,14 @@ static struct json_object *pick(struct json_object *index, const char *tag, husk
 
 static bool is_index(struct json_object *desc, struct json_object *m)
 {
-	const char *mt = jstr(desc, "mediaType");
+	const char *mt = json_get_string(desc, "mediaType");
 
 	if (!mt)
-		mt = jstr(m, "mediaType");
+		mt = json_get_string(m, "mediaType");
 	if (mt)
 		return !strcmp(mt, "application/vnd.oci.image.index.v1+json") ||
 		       !strcmp(mt, "application/vnd.docker.distribution.manifest.list.v2+json");
-	return jget(m, "manifests") && !jget(m, "layers");
+	return json_get(m, "manifests") && !json_get(m, "layers");
 }
 
 /* index -> (nested indexes, by platform) -> the manifest. */
@@ -308,7 +297,7 @@ static int compression_of(const char *mt, enum layer_compression *c)
 
 static int read_layers(struct json_object *manifest, struct oci_image *img, husk_error **err)
 {
-	struct json_object *layers = jget(manifest, "layers");
+	struct json_object *layers = json_get(manifest, "layers");
 	char what[64];
 
 	if (!layers || !json_object_is_type(layers, json_type_array))
@@ -320,7 +309,7 @@ static int read_layers(struct json_object *manifest, struct oci_image *img, husk
 	for (size_t i = 0; i < img->n_layers; i++) {
 		struct json_object *d = json_object_array_get_idx(layers, i);
 		struct oci_layer *l = &img->layers[i];
-		const char *mt = jstr(d, "mediaType");
+		const char *mt = json_get_string(d, "mediaType");
 		snprintf(what, sizeof(what), "manifest: layers[%zu]", i);
 		if (desc_parse(d, l->digest, &l->size, what, err) < 0)
 			return -1;
@@ -334,16 +323,16 @@ static int read_layers(struct json_object *manifest, struct oci_image *img, husk
 static int read_config(int fd, struct json_object *manifest, struct oci_image *img,
 		       husk_error **err)
 {
-	img->config = blob_json(fd, jget(manifest, "config"), "config", err);
+	img->config = blob_json(fd, json_get(manifest, "config"), "config", err);
 	if (!img->config)
 		return -1;
-	const char *os = jstr(img->config, "os"), *arch = jstr(img->config, "architecture");
+	const char *os = json_get_string(img->config, "os"), *arch = json_get_string(img->config, "architecture");
 	if (os && strcmp(os, "linux"))
 		return husk_fail(err, 0, "config: the image is for %s, not linux", os);
 	if (!arch_ok(arch))
 		return husk_fail(err, 0, "config: the image is for %s, this machine is %s", arch,
 				 host_arch());
-	struct json_object *ids = jget(jget(img->config, "rootfs"), "diff_ids");
+	struct json_object *ids = json_get(json_get(img->config, "rootfs"), "diff_ids");
 	if (!ids || !json_object_is_type(ids, json_type_array) ||
 	    json_object_array_length(ids) != img->n_layers)
 		return husk_fail(err, 0, "config: rootfs.diff_ids: must list one diff ID per "

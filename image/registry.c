@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/json.h"
 #include "../rootfs/overlay.h"
 #include "../runtime/store.h"
 #include "internal.h"
@@ -28,17 +29,11 @@
 #define REGISTRY "bundles.json"
 #define TMP_PREFIX ".tmp-"
 
-static struct json_object *jget(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
 static struct json_object *registry_read(const struct layer_store *ls, husk_error **err)
 {
 	_cleanup_close_ int fd = openat(ls->root_fd, REGISTRY, O_RDONLY | O_CLOEXEC);
 	struct json_object *reg = fd >= 0 ? json_object_from_fd(fd) : NULL;
-	struct json_object *list = jget(reg, "bundles");
+	struct json_object *list = json_get(reg, "bundles");
 
 	if (fd < 0 && errno == ENOENT) {
 		reg = json_object_new_object();
@@ -66,7 +61,7 @@ static struct json_object *without_path(struct json_object *list, const char *pa
 
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		struct json_object *b = json_object_array_get_idx(list, i);
-		if (strcmp(json_object_get_string(jget(b, "path")), path) != 0)
+		if (strcmp(json_object_get_string(json_get(b, "path")), path) != 0)
 			json_object_array_add(kept, json_object_get(b));
 	}
 	return kept;
@@ -94,7 +89,7 @@ int registry_add(const struct layer_store *ls, const char *bundle, const char *i
 	json_object_object_add(entry, "image", json_object_new_string(image));
 	json_object_object_add(entry, "created", json_object_new_string(created));
 	json_object_object_add(entry, "layers", layers);
-	struct json_object *list = without_path(jget(reg, "bundles"), bundle);
+	struct json_object *list = without_path(json_get(reg, "bundles"), bundle);
 	json_object_array_add(list, entry);
 	json_object_object_add(reg, "bundles", list);
 	int r = registry_write(ls, reg, err);
@@ -110,7 +105,7 @@ struct json_object *registry_list(const struct layer_store *ls, husk_error **err
 		return json_object_new_array();
 	if (!(reg = registry_read(ls, err)))
 		return NULL;
-	list = json_object_get(jget(reg, "bundles"));
+	list = json_object_get(json_get(reg, "bundles"));
 	json_object_put(reg);
 	return list;
 }
@@ -120,7 +115,7 @@ struct json_object *registry_list(const struct layer_store *ls, husk_error **err
 static void count_lowers(const struct layer_store *ls, struct json_object *config,
 			 const char *base, struct json_object *counts)
 {
-	const char *value = json_object_get_string(jget(jget(config, "annotations"), OVERLAY_ANN_LOWER));
+	const char *value = json_object_get_string(json_get(json_get(config, "annotations"), OVERLAY_ANN_LOWER));
 	size_t n, dlen = strlen(ls->dir);
 	_cleanup_strv_ char **lower = value ? overlay_split_lower(value, &n) : NULL;
 
@@ -133,7 +128,7 @@ static void count_lowers(const struct layer_store *ls, struct json_object *confi
 		    strlen(real + dlen + 1) != DIGEST_HEX)
 			continue;
 		const char *id = real + dlen + 1;
-		struct json_object *c = jget(counts, id);
+		struct json_object *c = json_get(counts, id);
 		json_object_object_add(counts, id, json_object_new_int(c ? json_object_get_int(c) + 1 : 1));
 	}
 }
@@ -162,7 +157,7 @@ static void count_containers(const struct layer_store *ls, struct json_object *c
 		snprintf(path, sizeof(path), "%s/state.json", e->d_name);
 		struct json_object *state = config ? json_at(ls->root_fd, path) : NULL;
 		if (config)
-			count_lowers(ls, config, json_object_get_string(jget(state, "bundle")), counts);
+			count_lowers(ls, config, json_object_get_string(json_get(state, "bundle")), counts);
 		json_object_put(state);
 		json_object_put(config);
 	}
@@ -176,11 +171,11 @@ static int count_bundles(const struct layer_store *ls, bool prune, struct json_o
 
 	if (!reg)
 		return -1;
-	list = jget(reg, "bundles");
+	list = json_get(reg, "bundles");
 	kept = json_object_new_array();
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		struct json_object *b = json_object_array_get_idx(list, i);
-		const char *path = json_object_get_string(jget(b, "path"));
+		const char *path = json_object_get_string(json_get(b, "path"));
 		_cleanup_free_ char *cfg = NULL;
 		if (asprintf(&cfg, "%s/config.json", path ? path : "") < 0) {
 			cfg = NULL;
@@ -234,7 +229,7 @@ int layer_store_prune(const struct layer_store *ls, struct json_object *refs,
 	for (struct dirent *e; (e = readdir(d));) {
 		const char *name = e->d_name;
 		bool stale = !strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX));
-		if (!stale && (strlen(name) != DIGEST_HEX || jget(refs, name)))
+		if (!stale && (strlen(name) != DIGEST_HEX || json_get(refs, name)))
 			continue;
 		_cleanup_free_ char *path = NULL;
 		uint64_t bytes = 0;

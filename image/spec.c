@@ -11,20 +11,9 @@
 #include <string.h>
 
 #include "../base/cleanup.h"
+#include "../base/json.h"
 #include "../rootfs/overlay.h"
 #include "internal.h"
-
-static struct json_object *jget(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static const char *jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v = jget(o, key);
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
 
 /* Appends the strings of array src (when it is one) to dst. */
 static void append_strings(struct json_object *dst, struct json_object *src)
@@ -43,8 +32,8 @@ static void set_args(struct json_object *process, struct json_object *cfg)
 	struct json_object *args = json_object_new_array();
 
 	/* Entrypoint then Cmd, as docker runs them; neither keeps the default. */
-	append_strings(args, jget(cfg, "Entrypoint"));
-	append_strings(args, jget(cfg, "Cmd"));
+	append_strings(args, json_get(cfg, "Entrypoint"));
+	append_strings(args, json_get(cfg, "Cmd"));
 	if (json_object_array_length(args))
 		json_object_object_add(process, "args", args);
 	else
@@ -62,8 +51,8 @@ static bool has_path(struct json_object *env)
 
 static void set_env(struct json_object *process, struct json_object *cfg)
 {
-	struct json_object *env = json_object_new_array(), *def = jget(process, "env");
-	struct json_object *image = jget(cfg, "Env");
+	struct json_object *env = json_object_new_array(), *def = json_get(process, "env");
+	struct json_object *image = json_get(cfg, "Env");
 
 	/* The default's PATH when the image sets none; TERM goes with the
 	 * terminal. */
@@ -81,14 +70,14 @@ static void set_env(struct json_object *process, struct json_object *cfg)
 static int set_process(struct json_object *spec, struct json_object *cfg, char *const *lower,
 		       size_t n, husk_error **err)
 {
-	struct json_object *process = jget(spec, "process"), *user;
-	const char *cwd = jstr(cfg, "WorkingDir");
+	struct json_object *process = json_get(spec, "process"), *user;
+	const char *cwd = json_get_string(cfg, "WorkingDir");
 	uid_t uid;
 	gid_t gid;
 
 	if (!process)
 		return husk_fail(err, 0, "default config has no process");
-	if (image_user_resolve(jstr(cfg, "User"), lower, n, &uid, &gid, err) < 0)
+	if (image_user_resolve(json_get_string(cfg, "User"), lower, n, &uid, &gid, err) < 0)
 		return husk_error_wrap(err, "config: User");
 	json_object_object_add(process, "terminal", json_object_new_boolean(false));
 	set_args(process, cfg);
@@ -109,7 +98,7 @@ static int set_process(struct json_object *spec, struct json_object *cfg, char *
 static int set_annotations(struct json_object *spec, struct json_object *cfg,
 			   char *const *lower, size_t n, husk_error **err)
 {
-	struct json_object *ann = jget(spec, "annotations"), *labels = jget(cfg, "Labels");
+	struct json_object *ann = json_get(spec, "annotations"), *labels = json_get(cfg, "Labels");
 	_cleanup_free_ char *joined = NULL;
 	size_t len = 1;
 
@@ -141,7 +130,7 @@ static int set_annotations(struct json_object *spec, struct json_object *cfg,
 int image_spec_apply(struct json_object *spec, struct json_object *image_config,
 		     char *const *lower, size_t n_lower, husk_error **err)
 {
-	struct json_object *cfg = jget(image_config, "config"), *root;
+	struct json_object *cfg = json_get(image_config, "config"), *root;
 
 	if (set_process(spec, cfg, lower, n_lower, err) < 0 ||
 	    set_annotations(spec, cfg, lower, n_lower, err) < 0)

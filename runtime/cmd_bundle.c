@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/json.h"
 #include "../image/image.h"
 #include "commands.h"
 #include "log.h"
@@ -168,12 +169,6 @@ static void print_json(struct json_object *o)
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-static const char *jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
-}
-
 int cmd_images(const struct husk_opts *o, int argc, char **argv, husk_error **err)
 {
 	struct layer_store ls;
@@ -198,8 +193,8 @@ int cmd_images(const struct husk_opts *o, int argc, char **argv, husk_error **er
 	for (size_t i = 0; !json && i < json_object_array_length(list); i++) {
 		struct json_object *b = json_object_array_get_idx(list, i), *l = NULL;
 		json_object_object_get_ex(b, "layers", &l);
-		printf("%-40s %-7zu %-21s %s\n", jstr(b, "path"), l ? json_object_array_length(l) : 0,
-		       jstr(b, "created"), jstr(b, "image"));
+		printf("%-40s %-7zu %-21s %s\n", json_get_text(b, "path"), l ? json_object_array_length(l) : 0,
+		       json_get_text(b, "created"), json_get_text(b, "image"));
 	}
 	json_object_put(list);
 	return 0;
@@ -273,7 +268,7 @@ static int layers_list(const struct husk_opts *o, bool json, husk_error **err)
 		struct json_object *l = json_object_array_get_idx(list, i), *s = NULL, *u = NULL;
 		json_object_object_get_ex(l, "size", &s);
 		json_object_object_get_ex(l, "users", &u);
-		printf("%-71s %12lld %d\n", jstr(l, "diff_id"), (long long)json_object_get_int64(s),
+		printf("%-71s %12lld %d\n", json_get_text(l, "diff_id"), (long long)json_object_get_int64(s),
 		       json_object_get_int(u));
 	}
 	json_object_put(list);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/json.h"
 #include "../cgroups/cgroup.h"
 #include "commands.h"
 #include "container.h"
@@ -64,12 +65,6 @@ static struct json_object *list_collect(const struct husk_opts *o)
 	return arr;
 }
 
-static const char *jstr(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
-}
-
 static void list_table(struct json_object *arr)
 {
 	static const char *const cols[] = { "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER" };
@@ -80,7 +75,7 @@ static void list_table(struct json_object *arr)
 	for (int c = 0; c < 6; c++) {
 		width[c] = strlen(cols[c]);
 		for (size_t i = 0; i < n; i++) {
-			size_t l = strlen(jstr(json_object_array_get_idx(arr, i), keys[c]));
+			size_t l = strlen(json_get_text(json_object_array_get_idx(arr, i), keys[c]));
 			width[c] = l > width[c] ? l : width[c];
 		}
 		width[c] = width[c] + 3 < 12 ? 12 : width[c] + 3;
@@ -91,8 +86,8 @@ static void list_table(struct json_object *arr)
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *row = json_object_array_get_idx(arr, i);
 		for (int c = 0; c < 5; c++)
-			printf("%-*s", (int)width[c], jstr(row, keys[c]));
-		printf("%s\n", jstr(row, keys[5]));
+			printf("%-*s", (int)width[c], json_get_text(row, keys[c]));
+		printf("%s\n", json_get_text(row, keys[5]));
 	}
 }
 
@@ -121,7 +116,7 @@ int cmd_list(const struct husk_opts *o, int argc, char **argv, husk_error **err)
 	size_t n = json_object_array_length(arr);
 	if (quiet)
 		for (size_t i = 0; i < n; i++)
-			puts(jstr(json_object_array_get_idx(arr, i), "id"));
+			puts(json_get_text(json_object_array_get_idx(arr, i), "id"));
 	else if (!strcmp(format, "json"))
 		/* runc prints Go's nil slice as null when there is nothing. */
 		puts(n ? json_object_to_json_string_ext(arr, JSON_OUT) : "null");

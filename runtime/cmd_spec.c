@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/json.h"
 #include "../spec/state.h"
 #include "commands.h"
 
@@ -40,19 +41,12 @@ static const char default_spec[] =
 	"\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"}],"
 	"\"maskedPaths\":" MASKED ",\"readonlyPaths\":" READONLY "}}";
 
-static struct json_object *jget(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-	json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
 /* As runc's --rootless: a user namespace mapping the caller, no network
  * namespace (it could not be set up), /sys bound from the host, and no
  * devpts gid the caller may not own. */
 static void spec_make_rootless(struct json_object *spec)
 {
-	struct json_object *l = jget(spec, "linux"), *mounts = jget(spec, "mounts");
+	struct json_object *l = json_get(spec, "linux"), *mounts = json_get(spec, "mounts");
 	char map[128];
 
 	json_object_object_del(l, "resources");
@@ -66,7 +60,7 @@ static void spec_make_rootless(struct json_object *spec)
 	json_object_array_put_idx(mounts, 5, json_tokener_parse(
 		"{\"destination\":\"/sys\",\"type\":\"none\",\"source\":\"/sys\","
 		"\"options\":[\"rbind\",\"nosuid\",\"noexec\",\"nodev\",\"ro\"]}"));
-	struct json_object *pts_opts = jget(json_object_array_get_idx(mounts, 2), "options");
+	struct json_object *pts_opts = json_get(json_object_array_get_idx(mounts, 2), "options");
 	json_object_array_del_idx(pts_opts, json_object_array_length(pts_opts) - 1, 1);
 }
 
