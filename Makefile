@@ -23,7 +23,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test unit unit-bins install clean asan lint demo bench
-all: $(BUILD)/husk
+all: $(BUILD)/husk $(BUILD)/husk-image
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -49,8 +49,13 @@ $(BUILD)/libhusk.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# --as-needed: husk loads only the libraries its start path uses; the image
+# code (libarchive, nettle) lives in husk-image, which `husk bundle` runs.
 $(BUILD)/husk: $(BUILD)/runtime/main.o $(BUILD)/libhusk.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS)
+
+$(BUILD)/husk-image: $(BUILD)/image/tool/main.o $(BUILD)/libhusk.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhusk.a
 	@mkdir -p $(dir $@)
@@ -79,8 +84,9 @@ lint:
 		--inline-suppr --suppress=missingIncludeSystem $(PKG_CFLAGS) -D_GNU_SOURCE \
 		base spec runtime rootfs cgroups netns image
 
-install: $(BUILD)/husk
+install: $(BUILD)/husk $(BUILD)/husk-image
 	install -D -m 0755 $(BUILD)/husk $(DESTDIR)$(PREFIX)/bin/husk
+	install -D -m 0755 $(BUILD)/husk-image $(DESTDIR)$(PREFIX)/bin/husk-image
 
 demo:
 	bash tests/demo.sh

@@ -19,6 +19,11 @@ struct command {
 	const char *flags;   /* flag help, may be NULL */
 };
 
+typedef const struct command *(*command_lookup_fn)(const char *name);
+
+/* main() of husk and husk-image: global flags, then the command. */
+int cli_main(int argc, char **argv, command_lookup_fn find);
+
 const struct command *command_find(const char *name);
 const struct command *command_list(void);
 void command_print_help(const struct command *c);
@@ -41,6 +46,9 @@ int cmd_layers(const struct husk_opts *o, int argc, char **argv, husk_error **er
 int cmd_exec(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 int cmd_update(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 int cmd_events(const struct husk_opts *o, int argc, char **argv, husk_error **err);
+/* bundle, images, layers: run by husk-image, which links libarchive and
+ * nettle so that husk itself, on every container start, does not. */
+int cmd_image_tool(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 int cmd_not_yet(const struct husk_opts *o, int argc, char **argv, husk_error **err);
 
 #endif
