@@ -119,6 +119,18 @@ int check_proc_dest(const struct rootfs_ctx *c, int target_fd, const char *type,
 int apply_post_at(int root_fd, const char *dest, const struct mount_opts *o,
 		  husk_error **err);
 
+/* ---- idmap.c ---- */
+/* An idmapped mount: uidMappings/gidMappings or "idmap"/"ridmap". */
+bool mount_is_idmapped(const struct spec_mount *m, const struct mount_opts *o);
+
+/* rootfs_validate()'s checks of idmapped mounts[i] (bind: it is one). */
+int rootfs_idmap_validate(const struct spec *s, size_t i, bool bind, husk_error **err);
+
+/* In the init: attaches mounts[i]'s prepared idmapped tree on dest
+ * (created inside root like a bind's), then o's propagation and r*. */
+int rootfs_idmap_attach(const struct rootfs_ctx *c, int root_fd, size_t i, const char *dest,
+			const struct mount_opts *o, husk_error **err);
+
 /* ---- pivot.c ---- */
 /* Opens the container's /dev/null (inside root_fd, oflags), failing unless
  * it is the 1:3 character device. */

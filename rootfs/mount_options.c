@@ -22,7 +22,7 @@ enum opt_kind {
 	OPT_REC_SET,   /* MOUNT_ATTR_* on, recursively */
 	OPT_REC_CLEAR, /* MOUNT_ATTR_* off, recursively */
 	OPT_COPYUP,
-	OPT_REFUSE, /* understood, not supported */
+	OPT_IDMAP, /* idmapped bind mount (rootfs/idmap.c); value: recursive */
 };
 
 struct opt_def {
@@ -93,8 +93,8 @@ static const struct opt_def opt_table[] = {
 	{ "rnosymfollow", OPT_REC_SET, MOUNT_ATTR_NOSYMFOLLOW },
 	{ "rsymfollow", OPT_REC_CLEAR, MOUNT_ATTR_NOSYMFOLLOW },
 	{ "tmpcopyup", OPT_COPYUP, 0 },
-	{ "idmap", OPT_REFUSE, 0 },
-	{ "ridmap", OPT_REFUSE, 0 },
+	{ "idmap", OPT_IDMAP, 0 },
+	{ "ridmap", OPT_IDMAP, 1 },
 };
 
 static const struct opt_def *opt_lookup(const char *name)
@@ -169,9 +169,12 @@ static int apply_one(struct mount_opts *o, const char *opt, husk_error **err)
 	case OPT_COPYUP:
 		o->tmpcopyup = true;
 		break;
-	case OPT_REFUSE:
-		return husk_fail(err, 0, "mount option \"%s\" is not supported (idmapped mounts)",
-				 opt);
+	case OPT_IDMAP:
+		/* "ridmap" wins over "idmap" whatever the order: asking for
+		 * the whole tree mapped includes its top. */
+		o->idmap = true;
+		o->ridmap |= d->value != 0;
+		break;
 	}
 	return 0;
 }

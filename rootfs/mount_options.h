@@ -30,14 +30,18 @@ struct mount_opts {
 	uint64_t attr_clr;
 	bool rec_attr; /* at least one r* option was seen */
 	bool tmpcopyup;
+	/* "idmap"/"ridmap" (runtime-spec 1.2): an idmapped bind mount, of the
+	 * top mount only or (ridmap) of every mount in the tree. */
+	bool idmap;
+	bool ridmap;
 	char *data; /* ','-joined non-flag options; NULL when there are none */
 };
 
 /*
  * Parses n option strings. Never fails on an unknown string (it becomes
- * data); fails only for options husk knows but cannot honour ("idmap") or
- * too many propagation options. *out is reset first; release it with
- * mount_opts_done() whatever the result.
+ * data); fails only for too many propagation options or out of memory.
+ * *out is reset first; release it with mount_opts_done() whatever the
+ * result.
  */
 int mount_options_parse(const char **opts, size_t n, struct mount_opts *out,
 			husk_error **err);

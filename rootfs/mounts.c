@@ -334,7 +334,12 @@ static int mount_one(const struct rootfs_ctx *c, int root_fd, const struct spec_
 	if (mount_opts_is_bind(m->type, &o)) {
 		struct mount_opts b = o;
 		b.flags |= MS_BIND;
-		r = rootfs_bind(c, root_fd, m->source, dest, &b, err);
+		/* Made in husk, before the init was cloned (idmap.c). */
+		if (mount_is_idmapped(m, &o))
+			r = rootfs_idmap_attach(c, root_fd, (size_t)(m - c->spec->mounts),
+						dest, &b, err);
+		else
+			r = rootfs_bind(c, root_fd, m->source, dest, &b, err);
 	} else if (type_is(m, "cgroup") || type_is(m, "cgroup2")) {
 		r = rootfs_mount_cgroup(c, root_fd, m, &o, dest, err);
 	} else if (type_is(m, "proc") || type_is(m, "sysfs")) {
@@ -348,22 +353,23 @@ static int mount_one(const struct rootfs_ctx *c, int root_fd, const struct spec_
 	return r;
 }
 
-static int validate_mount(const struct spec_mount *m, size_t i, husk_error **err)
+static int validate_mount(const struct spec *s, size_t i, husk_error **err)
 {
+	const struct spec_mount *m = &s->mounts[i];
 	struct mount_opts o;
-	bool bind, remount;
+	bool bind, remount, idmapped;
 
 	if (!m->destination || !m->destination[0])
 		return husk_fail(err, 0, "config.json: mounts[%zu].destination: must not be empty", i);
-	if (m->n_uid_mappings || m->n_gid_mappings)
-		return husk_fail(err, 0, "config.json: mounts[%zu]: uidMappings/gidMappings "
-				 "(idmapped mounts) are not supported", i);
 	int r = mount_options_parse(m->options, m->n_options, &o, err);
 	bind = mount_opts_is_bind(m->type, &o);
 	remount = o.flags & MS_REMOUNT;
+	idmapped = mount_is_idmapped(m, &o);
 	mount_opts_done(&o);
 	if (r < 0)
 		return husk_error_wrap(err, "config.json: mounts[%zu].options", i);
+	if (idmapped && rootfs_idmap_validate(s, i, bind, err) < 0)
+		return -1;
 	if (bind && (!m->source || !m->source[0]))
 		return husk_fail(err, 0, "config.json: mounts[%zu].source: a bind mount needs a source", i);
 	if (!bind && !remount && !m->type)
@@ -404,7 +410,7 @@ int rootfs_validate(const struct spec *s, const char *rootfs, husk_error **err)
 	unsigned long prop;
 
 	for (size_t i = 0; i < s->n_mounts; i++)
-		if (validate_mount(&s->mounts[i], i, err) < 0)
+		if (validate_mount(s, i, err) < 0)
 			return -1;
 	if (s->linux_) {
 		const struct spec_linux *l = s->linux_;

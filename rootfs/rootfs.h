@@ -45,6 +45,7 @@
 #include "../spec/spec.h"
 
 struct cgroup;
+struct rootfs_idmaps;
 struct rootfs_overlay;
 
 struct rootfs_ctx {
@@ -63,20 +64,39 @@ struct rootfs_ctx {
 	/* An overlay root (rootfs/overlay.h) mounted onto rootfs in place of
 	 * its bind mount onto itself; NULL for a plain rootfs. */
 	const struct rootfs_overlay *overlay;
+	/* The idmapped bind mounts, from rootfs_idmaps_prepare(); NULL when
+	 * none were prepared (an idmapped mount then fails). */
+	const struct rootfs_idmaps *idmaps;
 };
 
 /*
  * Checks, before anything exists: every mount's options (unknown strings
- * are filesystem data, as in runc; only "idmap"/"ridmap" and mount
- * uidMappings/gidMappings are refused), destinations non-empty,
+ * are filesystem data, as in runc), uidMappings/gidMappings and the
+ * "idmap"/"ridmap" options only on bind mounts, with mappings to use
+ * (both of their own, or the container's), destinations non-empty,
  * linux.rootfsPropagation a known value, maskedPaths/readonlyPaths
  * absolute, device entries sane, and that rootfs is an existing directory.
  * Errors name the JSON path:
- *   config.json: mounts[2].options: mount option "idmap" is not supported ...
+ *   config.json: mounts[2]: uidMappings and gidMappings must be given together
  *   config.json: root.path: /x/rootfs: No such file or directory
  * Bind sources are not checked: hooks may still create them.
  */
 int rootfs_validate(const struct spec *s, const char *rootfs, husk_error **err);
+
+/*
+ * Idmapped bind mounts (runtime-spec 1.2: mounts[].uidMappings/gidMappings,
+ * options "idmap"/"ridmap"). Only a process with CAP_SYS_ADMIN in the host
+ * user namespace may idmap a host filesystem's mount, and the init is in
+ * the container's already: call this in husk, after rootfs_validate() and
+ * the chdir to the bundle and before cloning the init, which inherits the
+ * detached trees (fds, closed on exec) and attaches them in
+ * rootfs_mount_all() through rootfs_ctx.idmaps. *out (NULL on failure)
+ * goes to rootfs_idmaps_free(), which takes NULL too.
+ * Errors: "mounts[3] (/data): idmap: map `/srv/data` (...): Invalid argument".
+ */
+int rootfs_idmaps_prepare(const struct spec *s, struct rootfs_idmaps **out,
+			  husk_error **err);
+void rootfs_idmaps_free(struct rootfs_idmaps *im);
 
 /*
  * Step 1, before the createContainer hooks. Makes "/" MS_SLAVE|MS_REC (or

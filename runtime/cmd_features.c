@@ -92,7 +92,7 @@ static struct json_object *linux_features(void)
 	json_object_object_add(l, "selinux", enabled(0));
 	json_object_object_add(l, "intelRdt", enabled(0));
 	struct json_object *ext = json_object_new_object();
-	json_object_object_add(ext, "idmap", enabled(0));
+	json_object_object_add(ext, "idmap", enabled(1));
 	json_object_object_add(l, "mountExtensions", ext);
 	return l;
 }
@@ -103,10 +103,10 @@ int cmd_features(const struct husk_opts *o, int argc, char **argv, husk_error **
 					     "startContainer", "poststart", "poststop", NULL };
 	static const char *const mount_opts[] = {
 		"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
-		"lazytime", "loud", "mand", "noatime", "nodev", "nodiratime", "noexec",
+		"idmap", "lazytime", "loud", "mand", "noatime", "nodev", "nodiratime", "noexec",
 		"nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow",
 		"private", "ratime", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec",
-		"rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime",
+		"ridmap", "rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime",
 		"rnosuid", "rnosymfollow", "ro", "rprivate", "rrelatime", "rro", "rrw", "rshared",
 		"rslave", "rstrictatime", "rsuid", "rsymfollow", "runbindable", "rw", "shared",
 		"silent", "slave", "strictatime", "suid", "symfollow", "sync", "tmpcopyup",

@@ -20,6 +20,7 @@
 #include "cli.h"
 
 struct cgroup;
+struct rootfs_idmaps;
 struct rootfs_overlay;
 
 struct create_opts {
@@ -36,6 +37,8 @@ struct create_opts {
 	bool rootfs_overlay; /* --rootfs-overlay: writes go to a per-container upper */
 	/* Set by container_create() when the root is an overlay, for the init. */
 	const struct rootfs_overlay *overlay;
+	/* Set by container_create(): idmapped bind mounts made for the init. */
+	const struct rootfs_idmaps *idmaps;
 };
 
 struct created {

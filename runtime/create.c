@@ -191,6 +191,7 @@ int container_create(const struct husk_opts *o, const struct create_opts *c,
 	_cleanup_free_ char *pidfd_socket = abs_path(c->pidfd_socket);
 	struct create_opts abs = *c;
 	struct rootfs_overlay ov = { 0 };
+	struct rootfs_idmaps *idmaps = NULL;
 
 	/* Paths the caller gave are relative to its cwd; we chdir to the bundle. */
 	abs.pid_file = pid_file;
@@ -208,6 +209,9 @@ int container_create(const struct husk_opts *o, const struct create_opts *c,
 		r = -1;
 	if (r == 0 && overlay_requested(j.spec, c->rootfs_overlay))
 		r = create_overlay(&j, o, &abs, &ov, err);
+	/* In the host user namespace, which idmapping needs; the init inherits them. */
+	if (r == 0 && (r = rootfs_idmaps_prepare(j.spec, &idmaps, err)) == 0)
+		abs.idmaps = idmaps;
 	if (r == 0 && (create_fds(&j, c, err) < 0 || create_state_init(&j, c) < 0))
 		r = -1;
 	if (r == 0)
@@ -223,5 +227,6 @@ int container_create(const struct husk_opts *o, const struct create_opts *c,
 	}
 	create_job_free(&j);
 	overlay_clear(&ov);
+	rootfs_idmaps_free(idmaps);
 	return r;
 }

@@ -128,7 +128,7 @@ static int init_setup(const struct init_ctx *ctx, pid_t *host_pid, char **exe, h
 	const struct rootfs_ctx rc = {
 		.spec = s, .rootfs = ctx->rootfs, .userns = ctx->ns->new_user,
 		.cgroupns = ns_owned(s, CLONE_NEWCGROUP), .no_pivot = ctx->opts->no_pivot,
-		.cg = ctx->cg, .overlay = ctx->opts->overlay,
+		.cg = ctx->cg, .overlay = ctx->opts->overlay, .idmaps = ctx->opts->idmaps,
 	};
 
 	if (sync_expect(ctx->sync_fd, SYNC_GO, &go, err) < 0)

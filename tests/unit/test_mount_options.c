@@ -188,22 +188,37 @@ static void test_recursive(void)
 static void test_extensions(void)
 {
 	struct mount_opts o;
-	husk_error *err = NULL;
 
 	CHECK(parse(&o, OPTS("tmpcopyup", "mode=755")) == 0);
 	CHECK(o.tmpcopyup && o.flags == 0);
 	CHECK_STR(o.data, "mode=755");
 	mount_opts_done(&o);
 
-	CHECK(mount_options_parse(OPTS("rbind", "idmap"), &o, &err) < 0);
-	CHECK(err && err->code == 0 && strstr(err->msg, "\"idmap\"") &&
-	      strstr(err->msg, "not supported"));
-	husk_error_free(&err);
-	mount_opts_done(&o);
-	CHECK(parse(&o, OPTS("ridmap")) < 0);
-	mount_opts_done(&o);
 	CHECK(parse(&o, OPTS("idmap=1")) == 0); /* not the option: fs data */
 	CHECK_STR(o.data, "idmap=1");
+	CHECK(!o.idmap && !o.ridmap);
+	mount_opts_done(&o);
+}
+
+/* runtime-spec 1.2 idmapped mounts: flags of their own, never fs data. */
+static void test_idmap(void)
+{
+	struct mount_opts o;
+
+	CHECK(parse(&o, OPTS("rbind", "idmap")) == 0);
+	CHECK(o.idmap && !o.ridmap && o.data == NULL);
+	CHECK(o.flags == (MS_BIND | MS_REC) && !o.rec_attr);
+	mount_opts_done(&o);
+	CHECK(parse(&o, OPTS("ridmap", "ro")) == 0);
+	CHECK(o.idmap && o.ridmap && o.data == NULL && o.flags == MS_RDONLY);
+	CHECK(mount_opts_is_bind("bind", &o) && !mount_opts_is_bind(NULL, &o));
+	mount_opts_done(&o);
+	/* ridmap covers idmap's top mount: the order does not matter. */
+	CHECK(parse(&o, OPTS("ridmap", "idmap")) == 0);
+	CHECK(o.idmap && o.ridmap);
+	mount_opts_done(&o);
+	CHECK(parse(&o, OPTS("bind", "nosuid")) == 0);
+	CHECK(!o.idmap && !o.ridmap);
 	mount_opts_done(&o);
 }
 
@@ -385,6 +400,7 @@ int main(void)
 	test_propagation();
 	test_recursive();
 	test_extensions();
+	test_idmap();
 	test_data();
 	test_statvfs_map();
 	test_path_clean();
