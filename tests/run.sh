@@ -32,6 +32,12 @@ for t in "${units[@]}"; do
     fi
 done
 
+# The same unit tests under AddressSanitizer and UBSan (build-asan/).
+if ! make -s asan; then
+    echo "run.sh: unit tests under ASan/UBSan FAILED" >&2
+    status=1
+fi
+
 export HUSK_BIN=${HUSK_BIN:-$PWD/$BUILD/husk}
 export PYTHONDONTWRITEBYTECODE=1
 "$PYTHON" -m pytest tests/integration tests/engines -q -p no:cacheprovider "$@" || status=1
