@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/json.h"
 #include "../cgroups/cgroup.h"
 #include "../netns/netns.h"
 #include "../rootfs/overlay.h"
@@ -72,6 +73,9 @@ static int create_validate(struct create_job *j, const struct husk_opts *o,
 
 	if (!s->process)
 		return husk_fail(err, 0, "config.json: process: must be set to create a container");
+	/* A setting husk cannot apply must not be dropped silently. */
+	if (json_get(json_get(s->json, "linux"), "intelRdt"))
+		return husk_fail(err, 0, "config.json: linux.intelRdt: Intel RDT is not supported by husk");
 	if (!s->linux_ || !spec_find_namespace(s, CLONE_NEWNS))
 		return husk_fail(err, 0, "config.json: linux.namespaces: a mount namespace is required");
 	if (s->process->terminal && !c->console_socket && !c->console_is_ours)

@@ -267,3 +267,15 @@ def test_failed_start_leaves_created_container_deletable(bundle, runtime, leaks)
     else:
         assert "nosuchcmd" in r.stderr
     leaks.assert_clean(before)
+
+
+def test_intel_rdt_refused_clearly(bundle, runtime, leaks):
+    # runc refuses intelRdt where Intel RDT is unavailable; husk has no RDT
+    # support at all, and must not drop the setting silently either
+    b = bundle(["true"])
+    b.linux["intelRdt"] = {"closID": "guaranteed_group"}
+    before = leaks.snapshot()
+    r = runtime.run(b)
+    assert r.returncode != 0
+    assert "linux.intelRdt" in r.stderr
+    leaks.assert_clean(before)
