@@ -22,7 +22,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/trampoline/blob.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit unit-bins install clean asan lint demo bench
+.PHONY: all deps test unit unit-bins install clean asan lint demo bench fuzz
 all: $(BUILD)/husk $(BUILD)/husk-image
 
 $(BUILD)/%.o: %.c
@@ -78,6 +78,10 @@ test:
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer' \
 		LDFLAGS='-fsanitize=address,undefined' unit
+
+# libFuzzer targets (clang) for the parsers of untrusted input, FUZZ_SECONDS each.
+fuzz:
+	bash tests/fuzz/run.sh
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

@@ -73,11 +73,13 @@ int state_parse(const char *text, struct container_state *st, husk_error **err)
 	st->start_fd = (int)int_field(o, "start_fd");
 	st->start_ino = (uint64_t)int_field(o, "start_ino");
 	st->exec_fd = (int)int_field(o, "exec_fd");
-	if (json_object_object_get_ex(o, "annotations", &v))
+	/* Only objects: everything after this reads them as such, and one bad
+	 * state file must not take `list` down for every container. */
+	if (json_object_object_get_ex(o, "annotations", &v) && json_object_is_type(v, json_type_object))
 		st->annotations = json_object_get(v);
-	if (json_object_object_get_ex(o, "cgroup", &v))
+	if (json_object_object_get_ex(o, "cgroup", &v) && json_object_is_type(v, json_type_object))
 		st->cgroup = json_object_get(v);
-	if (json_object_object_get_ex(o, "network", &v))
+	if (json_object_object_get_ex(o, "network", &v) && json_object_is_type(v, json_type_object))
 		st->network = json_object_get(v);
 	json_object_put(o);
 	return 0;

@@ -40,5 +40,8 @@ fi
 
 export HUSK_BIN=${HUSK_BIN:-$PWD/$BUILD/husk}
 export PYTHONDONTWRITEBYTECODE=1
+# libFuzzer on every parser of untrusted input, bounded in time.
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} bash tests/fuzz/run.sh || status=1
+
 "$PYTHON" -m pytest tests/integration tests/engines -q -p no:cacheprovider "$@" || status=1
 exit $status

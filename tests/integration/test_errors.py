@@ -2,6 +2,7 @@
 leaves nothing behind (no state dir under --root, no cgroup, no mount, no
 process).  husk prints `husk: <what>: <why>`; where runc's text is vaguer the
 stricter expectation is a separate husk_only test."""
+import json
 import os
 import re
 import shutil
@@ -279,3 +280,20 @@ def test_intel_rdt_refused_clearly(bundle, runtime, leaks):
     assert r.returncode != 0
     assert "linux.intelRdt" in r.stderr
     leaks.assert_clean(before)
+
+
+def test_corrupt_state_file_does_not_abort_list(runtime):
+    # found by tests/fuzz (fuzz_state): non-object annotations in a state
+    # file used to abort husk in a json-c assertion, taking `list` down
+    d = os.path.join(runtime.root, "broken")
+    os.makedirs(d)
+    with open(os.path.join(d, "state.json"), "w") as f:
+        f.write('{"id":"broken","pid":0,"bundle":"/tmp","annotations":["x"],"cgroup":"y"}')
+    try:
+        r = runtime.cmd("list", "--format", "json")
+        assert r.returncode == 0, r.stderr
+        r = runtime.cmd("state", "broken")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["status"] == "stopped"
+    finally:
+        shutil.rmtree(d)
