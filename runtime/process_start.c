@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/close_range.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,6 +80,27 @@ static int process_fds(unsigned preserve_fds, husk_error **err)
 	if (syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return husk_fail(err, errno, "close_range");
 	return 0;
+}
+
+/*
+ * CVE-2024-21626: process.cwd (or exec --cwd) "/proc/self/fd/N" reaches
+ * whatever directory fd N names, and an fd the caller let us inherit (or
+ * passed with --preserve-fds) may be a host directory: chdir() succeeds and
+ * "../../.." then walks the host's tree. The kernel's getcwd() reports such
+ * a cwd as unreachable from our root (glibc: ENOENT). Refuse it, as runc
+ * >= 1.1.12 does ("possible container breakout"). Called after the chdir,
+ * by both the init and exec, before anything of the user's runs.
+ */
+static int process_check_cwd(husk_error **err)
+{
+	char buf[PATH_MAX];
+
+	errno = 0;
+	if (getcwd(buf, sizeof(buf)) ? buf[0] == '/' :
+	    errno == ERANGE || errno == ENAMETOOLONG)
+		return 0; /* ERANGE: deeper than PATH_MAX, not "unreachable" */
+	return husk_fail(err, 0, "process.cwd: the working directory is outside the "
+			 "container's root (possible container breakout)");
 }
 
 /* runtime-spec: the listener receives the ContainerProcessState with the
@@ -186,6 +208,8 @@ int process_start(const struct process_start_args *a, husk_error **err)
 
 	if (stub < 0 && !trampoline_unavailable(errno))
 		return husk_fail(err, errno, "exec trampoline");
+	if (process_check_cwd(err) < 0)
+		return -1;
 	if (process_security(a, err) < 0 || process_fds(a->preserve_fds, err) < 0)
 		return -1;
 	/* Never execve() from husk itself: see runtime/trampoline.h. */
