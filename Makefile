@@ -83,6 +83,11 @@ asan:
 fuzz:
 	bash tests/fuzz/run.sh
 
+# husk with fault points (base/fault.h) for tests/integration/test_crash_safety.py:
+# same sources, its own build directory; the normal build never has them.
+faults:
+	$(MAKE) BUILD=build-faults CFLAGS='-O2 -g -DHUSK_FAULTS' build-faults/husk
+
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem $(PKG_CFLAGS) -D_GNU_SOURCE \
@@ -99,6 +104,6 @@ bench: all
 	bash bench/run.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-faults
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "console.h"
 #include "container.h"
+#include "store.h"
 #include "wait.h"
 
 enum {
@@ -198,8 +199,14 @@ int cmd_delete(const struct husk_opts *o, int argc, char **argv, husk_error **er
 		husk_error_free(err);
 		return 0;
 	}
-	if (r == 0)
+	if (r == CONTAINER_HALF_MADE) {
+		/* A create killed before its first state.json: only the locked
+		 * directory (maybe an overlay's dirs) exists; remove it. */
+		husk_error_free(err);
+		r = store_remove(c.rootfd, cid, c.dirfd, err);
+	} else if (r == 0) {
 		r = container_destroy(o, &c, force, err);
+	}
 	container_release(&c);
 	return r < 0 ? -1 : 0;
 }

@@ -36,6 +36,12 @@ int container_load(const struct husk_opts *o, const char *id, struct container *
 	if (c->dirfd < 0)
 		return -1;
 	_cleanup_free_ char *text = store_read(c->dirfd, "state.json", NULL, err);
+	/* Locked, yet no state.json: a create killed before writing it (or a
+	 * delete killed midway). Nothing of it runs; only delete may use it. */
+	if (!text && *err && (*err)->code == ENOENT) {
+		husk_error_wrap(err, "container %s: left by an interrupted create or delete", id);
+		return CONTAINER_HALF_MADE;
+	}
 	if (!text || state_parse(text, &c->st, err) < 0)
 		return husk_error_wrap(err, "container %s", id);
 	if (c->st.cgroup) {

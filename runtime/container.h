@@ -57,6 +57,9 @@ struct container {
 	struct cgroup *cg; /* NULL when the container has none */
 };
 
+/* CONTAINER_HALF_MADE (with *err set, the directory still open and locked)
+ * when the state directory has no state.json: see cmd_delete. */
+#define CONTAINER_HALF_MADE (-2)
 int container_load(const struct husk_opts *o, const char *id, struct container *c,
 		   husk_error **err);
 void container_release(struct container *c);

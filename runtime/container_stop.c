@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/fault.h"
 #include "../cgroups/cgroup.h"
 #include "../netns/netns.h"
 #include "hooks.h"
@@ -107,10 +108,13 @@ int container_destroy(const struct husk_opts *o, struct container *c, bool force
 				 c->st.id, status);
 	if (strcmp(status, "stopped") && container_kill_wait(c, err) < 0)
 		return -1;
+	FAULT_POINT("delete-after-kill");
 	if (c->cg && cgroup_destroy(c->cg, err) < 0)
 		return -1;
+	FAULT_POINT("delete-after-cgroup");
 	if (netns_detach(c->rootfd, &c->st, err) < 0)
 		return -1;
 	container_poststop(o, c);
+	FAULT_POINT("delete-before-remove");
 	return store_remove(c->rootfd, c->st.id, c->dirfd, err);
 }

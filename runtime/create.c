@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/fault.h"
 #include "../base/json.h"
 #include "../cgroups/cgroup.h"
 #include "../netns/netns.h"
@@ -211,6 +212,7 @@ int container_create(const struct husk_opts *o, const struct create_opts *c,
 		r = -1;
 	if (r == 0 && (j.dirfd = store_create(j.rootfd, c->id, err)) < 0)
 		r = -1;
+	FAULT_POINT("create-after-statedir");
 	if (r == 0 && overlay_requested(j.spec, c->rootfs_overlay))
 		r = create_overlay(&j, o, &abs, &ov, err);
 	/* In the host user namespace, which idmapping needs; the init inherits them. */

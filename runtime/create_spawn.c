@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/fault.h"
 #include "../cgroups/cgroup.h"
 #include "../netns/netns.h"
 #include "console.h"
@@ -107,16 +108,19 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* Once a veth and an address exist, a create killed midway must still be
- * deletable: record them (create_persist rewrites it all at the end). */
-static int create_persist_early(struct create_job *j, husk_error **err)
+/* A create killed midway must still be deletable: record what exists so
+ * far (the cgroup; later the veth and addresses) in state.json, with the
+ * config (poststop hooks). Until create_persist, state.json has pid 0 or an
+ * init that dies with us (runtime/sync.h): `state` and `list` show it as
+ * stopped, and `delete` undoes it. */
+static int create_persist_early(struct create_job *j, bool config, husk_error **err)
 {
-	struct container_state st = j->st;
-	st.cgroup = cgroup_to_json(j->cg);
-	_cleanup_free_ char *state = state_serialize(&st);
-	json_object_put(st.cgroup);
-	const char *config = json_object_to_json_string_ext(j->spec->json, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (store_write(j->dirfd, "config.json", config, strlen(config), err) < 0)
+	j->st.cgroup = cgroup_to_json(j->cg);
+	_cleanup_free_ char *state = state_serialize(&j->st);
+	json_object_put(j->st.cgroup);
+	j->st.cgroup = NULL;
+	const char *text = config ? json_object_to_json_string_ext(j->spec->json, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
+	if (text && store_write(j->dirfd, "config.json", text, strlen(text), err) < 0)
 		return -1;
 	return store_write(j->dirfd, "state.json", state, strlen(state), err);
 }
@@ -128,6 +132,7 @@ static int create_drive(struct create_job *j, const struct create_opts *c, husk_
 	pid_t pid = create_clone(j, c, err);
 	if (pid < 0)
 		return -1;
+	FAULT_POINT("create-after-clone");
 	j->st.pid = pid;
 	j->st.start_fd = j->start[0];
 	j->st.exec_fd = j->exec[1];
@@ -143,17 +148,22 @@ static int create_drive(struct create_job *j, const struct create_opts *c, husk_
 
 	if (j->ns.new_user && ns_write_mappings(pid, j->spec, err) < 0)
 		return -1;
+	FAULT_POINT("create-after-mappings");
 	if (netns_attach(j->rootfd, &j->st, j->spec, c->network, err) < 0 ||
-	    (j->st.network && create_persist_early(j, err) < 0))
+	    (j->st.network && create_persist_early(j, false, err) < 0))
 		return -1;
+	if (j->st.network)
+		FAULT_POINT("create-after-network");
 	struct sync_msg go = { .type = SYNC_GO, .pid = pid };
 	if (sync_send(j->sync[0], &go, err) < 0)
 		return -1;
+	FAULT_POINT("create-after-go");
 	if ((j->cloned_into_cgroup ? cgroup_enter_v1(j->cg, pid, err) : cgroup_enter(j->cg, pid, err)) < 0 ||
 	    cgroup_apply_resources(j->cg, j->spec->linux_->resources, err) < 0) {
 		sync_send_error(j->sync[0], *err);
 		return -1;
 	}
+	FAULT_POINT("create-after-cgroup-join");
 	if (sync_send_type(j->sync[0], SYNC_CGROUP_DONE, err) < 0) {
 		/* The child failed meanwhile: its SYNC_ERROR is what to report. */
 		husk_error_free(err);
@@ -163,7 +173,10 @@ static int create_drive(struct create_job *j, const struct create_opts *c, husk_
 	if ((j->spec->hooks.n[SPEC_HOOK_PRESTART] || j->spec->hooks.n[SPEC_HOOK_CREATE_RUNTIME]) &&
 	    (sync_expect(j->sync[0], SYNC_HOOKS, NULL, err) < 0 || create_hooks(j, err) < 0))
 		return -1;
-	return sync_expect(j->sync[0], SYNC_READY, NULL, err);
+	if (sync_expect(j->sync[0], SYNC_READY, NULL, err) < 0)
+		return -1;
+	FAULT_POINT("create-after-ready");
+	return 0;
 }
 
 /* The container exists: record it where later commands look. */
@@ -171,11 +184,15 @@ static int create_persist(struct create_job *j, const struct create_opts *c, hus
 {
 	j->st.cgroup = cgroup_to_json(j->cg);
 	_cleanup_free_ char *state = state_serialize(&j->st);
-	const char *config = json_object_to_json_string_ext(j->spec->json, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (store_write(j->dirfd, "config.json", config, strlen(config), err) < 0 ||
-	    store_write(j->dirfd, "state.json", state, strlen(state), err) < 0)
+	/* config.json was written by create_persist_early(). */
+	if (store_write(j->dirfd, "state.json", state, strlen(state), err) < 0)
 		return -1;
-	return report_pid(c->pid_file, c->pidfd_socket, j->st.pid, j->pidfd, c->id, err);
+	FAULT_POINT("create-after-state");
+	if (report_pid(c->pid_file, c->pidfd_socket, j->st.pid, j->pidfd, c->id, err) < 0)
+		return -1;
+	FAULT_POINT("create-after-pidfile");
+	/* The init may now outlive us (runtime/sync.h). */
+	return sync_send_type(j->sync[0], SYNC_COMMIT, err);
 }
 
 int create_run(struct create_job *j, const struct husk_opts *o, const struct create_opts *c,
@@ -184,6 +201,9 @@ int create_run(struct create_job *j, const struct husk_opts *o, const struct cre
 	if (cgroup_create(j->cg, err) < 0)
 		return -1;
 	j->cgroup_made = true;
+	if (create_persist_early(j, true, err) < 0)
+		return -1;
+	FAULT_POINT("create-after-cgroup");
 	if (create_drive(j, c, err) < 0 || create_persist(j, c, err) < 0)
 		return -1;
 	return 0;

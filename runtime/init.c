@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/fault.h"
 #include "../rootfs/rootfs.h"
 #include "console.h"
 #include "exec_path.h"
@@ -104,6 +105,7 @@ static int init_rootfs(const struct init_ctx *ctx, const struct rootfs_ctx *rc, 
 
 	if (own_mounts && rootfs_mount_all(rc, err) < 0)
 		return -1;
+	FAULT_POINT("init-after-mounts");
 	/* Hooks and the user's process run in the container's cgroup. */
 	if (!ctx->ns->new_cgroup && sync_expect(ctx->sync_fd, SYNC_CGROUP_DONE, NULL, err) < 0)
 		return -1;
@@ -114,7 +116,10 @@ static int init_rootfs(const struct init_ctx *ctx, const struct rootfs_ctx *rc, 
 	}
 	if (init_hooks(ctx, pid, SPEC_HOOK_CREATE_CONTAINER, "creating", err) < 0)
 		return -1;
-	return own_mounts ? rootfs_pivot(rc, err) : 0;
+	if (own_mounts && rootfs_pivot(rc, err) < 0)
+		return -1;
+	FAULT_POINT("init-after-pivot");
+	return 0;
 }
 
 /* Everything up to SYNC_READY: the container exists, waiting for start.
@@ -200,8 +205,14 @@ void init_main(const struct init_ctx *ctx)
 		sync_send_error(ctx->sync_fd, err);
 		_exit(1);
 	}
+	FAULT_POINT("init-before-ready");
+	/* create exits right after SYNC_COMMIT: clear the death signal first
+	 * (clearing it after would race with that exit). Until create has
+	 * recorded us, die with it all the same: EOF instead of SYNC_COMMIT
+	 * means it was killed before state.json named this init. */
 	prctl(PR_SET_PDEATHSIG, 0);
-	if (sync_send_type(ctx->sync_fd, SYNC_READY, &err) < 0)
+	if (sync_send_type(ctx->sync_fd, SYNC_READY, &err) < 0 ||
+	    sync_expect(ctx->sync_fd, SYNC_COMMIT, NULL, &err) < 0)
 		_exit(1);
 	close(ctx->sync_fd);
 	if (init_exec(ctx, host_pid, exe, &err) < 0) {

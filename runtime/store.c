@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/fault.h"
 
 int store_validate_id(const char *id, husk_error **err)
 {
@@ -327,6 +328,7 @@ int store_remove(int rootfd, const char *id, int dirfd, husk_error **err)
 		/* Directories are an overlay root's upper and work. */
 		if (unlinkat(dirfd, e->d_name, 0) < 0 && errno == EISDIR)
 			store_remove_tree(dirfd, e->d_name, err);
+		FAULT_POINT("delete-mid-remove");
 	}
 	closedir(d);
 	if (unlinkat(rootfd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)

@@ -21,8 +21,14 @@
  *                                          masked/readonly paths, sysctl,
  *                                          console, executable lookup
  *                                    <-    SYNC_READY
- *   write state.json and the pid file,     blocks reading its start pipe
+ *   write state.json and the pid file
+ *   SYNC_COMMIT                 ------>    blocks reading its start pipe
  *   exit                                   until `husk start` writes a byte
+ *
+ * Crash safety: a minimal state.json (pid 0, the cgroup) exists from just
+ * after the cgroup is made, so `delete` can undo a create killed at any later
+ * step; the init dies on EOF before SYNC_COMMIT (and by PR_SET_PDEATHSIG), so
+ * a killed create never leaves an init that no state.json names.
  *
  * Joining cgroups overlaps the child's mounts on purpose: the first write
  * to a cgroup.procs waits for an RCU grace period (about 10 ms here).
@@ -47,6 +53,7 @@ enum sync_type {
 	SYNC_HOOKS_DONE, /* parent → child: those hooks succeeded */
 	SYNC_READY,      /* child → parent: set up, waiting for start */
 	SYNC_ERROR,      /* either way: failed; text says why, err is errno */
+	SYNC_COMMIT,     /* parent → child: state.json and the pid file are written */
 };
 
 struct sync_msg {
