@@ -73,13 +73,13 @@ static pid_t create_clone(struct create_job *j, const struct create_opts *c, hus
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)cgfd;
 	}
-	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	if (pid < 0 && cgfd >= 0) {
+	pid_t pid = proc_clone(&args);
+	if (pid < 0 && (args.flags & CLONE_INTO_CGROUP)) {
 		args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
-		pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	} else if (pid > 0 && cgfd >= 0) {
-		j->cloned_into_cgroup = true;
+		pid = proc_clone(&args);
 	}
+	if (pid > 0)
+		j->cloned_into_cgroup = args.flags & CLONE_INTO_CGROUP;
 	if (pid == 0)
 		create_child(j, c);
 	int saved = errno;

@@ -21,6 +21,7 @@
 #include "../cgroups/cgroup.h"
 #include "console.h"
 #include "exec_path.h"
+#include "proc.h"
 #include "process_start.h"
 #include "report.h"
 #include "seccomp.h"
@@ -173,7 +174,7 @@ static pid_t exec_clone(struct exec_job *j, struct container *c, const struct sp
 		if (own_pidns < 0 || setns(j->pid_ns, CLONE_NEWPID) < 0)
 			return husk_fail(err, errno, "join the container's pid namespace");
 	}
-	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	pid_t pid = proc_clone(&args);
 	if (pid == 0) {
 		close(j->go[1]);
 		close(j->err[0]);

@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/sched.h>
+#include <sys/syscall.h>
 
 int proc_stat(pid_t pid, char *state, uint64_t *start_time)
 {
@@ -37,4 +40,16 @@ int proc_stat(pid_t pid, char *state, uint64_t *start_time)
 	if (start_time)
 		*start_time = strtoull(p, NULL, 10);
 	return 0;
+}
+
+pid_t proc_clone(struct clone_args *args)
+{
+	pid_t pid = (pid_t)syscall(SYS_clone3, args, sizeof(*args));
+	if (pid >= 0 || errno != ENOSYS)
+		return pid;
+	args->flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+	/* x86_64 order: flags, stack, parent_tid (the pidfd with CLONE_PIDFD),
+	 * child_tid, tls. */
+	return (pid_t)syscall(SYS_clone, (unsigned long)args->flags | args->exit_signal, 0UL,
+			      (void *)(uintptr_t)args->pidfd, NULL, 0UL);
 }

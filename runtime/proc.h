@@ -10,4 +10,12 @@
  * process; -errno when it is gone. */
 int proc_stat(pid_t pid, char *state, uint64_t *start_time);
 
+struct clone_args;
+
+/* clone3() as fork() does it (no new stack), falling back to the older
+ * clone() where clone3 is missing (kernels before 5.3, valgrind): then
+ * without CLONE_INTO_CGROUP, which it clears in args->flags so the caller
+ * knows to join the cgroup itself. Returns 0 in the child. */
+pid_t proc_clone(struct clone_args *args);
+
 #endif
