@@ -155,6 +155,8 @@ static int init_setup(const struct init_ctx *ctx, pid_t *host_pid, char **exe, h
 		return -1;
 	if (chdir(p->cwd ? p->cwd : "/") < 0)
 		return husk_fail(err, errno, "process.cwd: chdir %s", p->cwd);
+	if (process_check_cwd(err) < 0)
+		return -1;
 	*exe = exec_path_lookup(p->args[0], p->env, err);
 	if (!*exe)
 		return -1;

@@ -91,7 +91,7 @@ static int process_fds(unsigned preserve_fds, husk_error **err)
  * >= 1.1.12 does ("possible container breakout"). Called after the chdir,
  * by both the init and exec, before anything of the user's runs.
  */
-static int process_check_cwd(husk_error **err)
+int process_check_cwd(husk_error **err)
 {
 	char buf[PATH_MAX];
 

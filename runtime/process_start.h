@@ -31,6 +31,11 @@ struct process_start_args {
 	const char *state_json;
 };
 
+/* Fails when the cwd is not reachable from our root: a leaked fd named as
+ * the cwd ("/proc/self/fd/N") would leave the container in the host's tree
+ * (CVE-2024-21626). process_start() checks it; init also at create. */
+int process_check_cwd(husk_error **err);
+
 /* Returns only on failure (-1 with *err set). */
 int process_start(const struct process_start_args *a, husk_error **err);
 
