@@ -3,6 +3,7 @@ import os
 import subprocess
 
 import pytest
+from helpers.conformance import host_dir
 
 
 def run(runtime, b):
@@ -26,18 +27,6 @@ def mountinfo_options(mountinfo_text, mountpoint):
             found = (set(f[5].split(",")), f[sep + 1], set(f[sep + 3].split(",")))
     assert found, "no mount at %s in:\n%s" % (mountpoint, mountinfo_text)
     return found
-
-
-def host_dir(tmpdir_s, name, mode=0o755, files=None):
-    d = os.path.join(tmpdir_s, name)
-    os.mkdir(d)
-    os.chmod(d, mode)
-    for fname, (content, fmode) in (files or {}).items():
-        p = os.path.join(d, fname)
-        with open(p, "w") as f:
-            f.write(content)
-        os.chmod(p, fmode)
-    return d
 
 
 # ---------------------------------------------------------------- tmpfs ----

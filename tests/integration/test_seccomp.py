@@ -1,24 +1,11 @@
 """linux.seccomp: errno actions, kill, argument filters, log."""
 from helpers.util import status_field
+from helpers.conformance import SECCOMP_ALLOWED
 
 ARCHES = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
 
 # enough for busybox sh + applets when everything else is denied
-ALLOWED = ["read", "write", "exit", "exit_group", "brk", "mmap", "munmap", "mprotect",
-           "arch_prctl", "set_tid_address", "set_robust_list", "rseq", "prlimit64",
-           "getrandom", "execve", "execveat", "readlink", "readlinkat", "newfstatat",
-           "fstat", "stat", "lstat", "statx", "uname", "getuid", "geteuid", "getgid",
-           "getegid", "getpid", "getppid", "rt_sigaction", "rt_sigprocmask",
-           "rt_sigreturn", "ioctl", "fcntl", "close", "open", "openat", "dup2", "dup3",
-           "access", "faccessat", "faccessat2", "futex", "sigaltstack", "capget",
-           "capset", "prctl", "setgroups", "setuid", "setgid", "setresuid",
-           "setresgid", "getcwd", "chdir", "fchdir", "umask", "getdents64",
-           "lseek", "pread64", "getpgrp", "setpgid", "wait4", "clone", "fork",
-           "vfork", "clone3", "kill", "tgkill", "gettid", "sched_getaffinity",
-           "nanosleep", "clock_nanosleep", "poll", "ppoll", "select", "pselect6",
-           "pipe", "pipe2", "epoll_pwait", "epoll_ctl", "epoll_create1",
-           "fstatfs", "statfs", "madvise", "close_range", "seccomp", "setsid",
-           "getrlimit", "setrlimit", "sched_yield", "membarrier"]
+ALLOWED = SECCOMP_ALLOWED
 
 
 def seccomp(rules, default="SCMP_ACT_ALLOW", **extra):
