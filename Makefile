@@ -2,7 +2,7 @@
 PREFIX   ?= /usr/local
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libseccomp libcap libmnl json-c libsystemd libarchive nettle
+PKGS     := libseccomp libcap libmnl json-c libsystemd libarchive nettle liblzma
 VERSION  := 0.1.0
 COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
@@ -23,7 +23,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test unit unit-bins install clean asan lint demo bench fuzz
-all: $(BUILD)/husk $(BUILD)/husk-image
+all: $(BUILD)/husk $(BUILD)/husk-image $(BUILD)/husk-agent
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -56,6 +56,14 @@ $(BUILD)/husk: $(BUILD)/runtime/main.o $(BUILD)/libhusk.a
 
 $(BUILD)/husk-image: $(BUILD)/image/tool/main.o $(BUILD)/libhusk.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS)
+
+# The micro-VM guest agent (vm/agent/): PID 1 in the guest, static because
+# the guest has no libraries of ours. It shares libhusk.a's rootfs and
+# process code; the linker takes only the objects it references.
+AGENT_SRC := $(wildcard vm/agent/*.c)
+AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
+$(BUILD)/husk-agent: $(AGENT_OBJ) $(BUILD)/libhusk.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -static -o $@ $^ -lseccomp -lcap -ljson-c
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhusk.a
 	@mkdir -p $(dir $@)
@@ -93,9 +101,10 @@ lint:
 		--inline-suppr --suppress=missingIncludeSystem $(PKG_CFLAGS) -D_GNU_SOURCE \
 		base spec runtime rootfs cgroups netns image
 
-install: $(BUILD)/husk $(BUILD)/husk-image
+install: $(BUILD)/husk $(BUILD)/husk-image $(BUILD)/husk-agent
 	install -D -m 0755 $(BUILD)/husk $(DESTDIR)$(PREFIX)/bin/husk
 	install -D -m 0755 $(BUILD)/husk-image $(DESTDIR)$(PREFIX)/bin/husk-image
+	install -D -m 0755 $(BUILD)/husk-agent $(DESTDIR)$(PREFIX)/bin/husk-agent
 
 demo:
 	bash tests/demo.sh
