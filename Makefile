@@ -22,7 +22,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/trampoline/blob.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit unit-bins install clean asan lint demo bench fuzz
+.PHONY: all deps test unit unit-bins install clean asan lint demo bench bench-vm fuzz
 all: $(BUILD)/husk $(BUILD)/husk-image $(BUILD)/husk-agent
 
 $(BUILD)/%.o: %.c
@@ -99,7 +99,7 @@ faults:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem $(PKG_CFLAGS) -D_GNU_SOURCE \
-		base spec runtime rootfs cgroups netns image
+		base spec runtime rootfs cgroups netns image vm
 
 install: $(BUILD)/husk $(BUILD)/husk-image $(BUILD)/husk-agent
 	install -D -m 0755 $(BUILD)/husk $(DESTDIR)$(PREFIX)/bin/husk
@@ -111,6 +111,10 @@ demo:
 
 bench: all
 	bash bench/run.sh
+
+# The same bundle as a container and as a micro-VM (issue 8's --compare-vm).
+bench-vm: all
+	bash bench/vm.sh
 
 clean:
 	rm -rf build build-asan build-faults
