@@ -12,6 +12,11 @@ process beyond 0-2 and the --preserve-fds ones.
 
 husk: runtime/process_start.c refuses a cwd that getcwd() reports outside
 the root (as runc >= 1.1.12); close_range(CLOEXEC) from 3 + preserve-fds.
+
+The fds are those of a child forked before any pipe exists (a sleep with
+0-2 redirected, so the numbers stay): listing the shell's own fds from a
+pipeline raced with the shell closing its pipe ends, and showed an fd 3 in
+about one run in six, for runc as for husk.
 """
 import os
 
@@ -24,7 +29,9 @@ LEAKED = list(range(3, 11))
 SCRIPT = r"""
 echo "CWD:$(readlink /proc/self/cwd)"
 cat marker ../marker %(up)s 2>/dev/null
-printf 'FDS:'; ls /proc/$$/fd | tr '\n' ' '; echo
+sleep 5 </dev/null >/dev/null 2>&1 & p=$!
+printf 'FDS:'; ls /proc/$p/fd | tr '\n' ' '; echo
+kill $p
 """
 
 
@@ -146,9 +153,6 @@ def test_exec_cwd_through_leaked_fd(bundle, runtime, tmpdir_s):
     assert_contained(r, secret)
 
 
-# runc 1.1.5 intermittently hands an exec'd process an extra fd 3 (seen in
-# about one run in four: "FDS:0 1 2 3" for a plain exec), so husk_only.
-@pytest.mark.husk_only
 def test_exec_preserve_fds_passes_only_the_pipe(bundle, runtime, tmpdir_s):
     _, secret = host_marker(tmpdir_s)
     b = bundle(["sleep", "30"])
