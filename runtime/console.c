@@ -97,7 +97,7 @@ static int console_bind_dev_console(const char *pts, husk_error **err)
 	return 0;
 }
 
-int console_setup(int sock, const struct spec_process *p, husk_error **err)
+int console_setup(int sock, const struct spec_process *p, bool dev_console, husk_error **err)
 {
 	_cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
@@ -109,7 +109,8 @@ int console_setup(int sock, const struct spec_process *p, husk_error **err)
 	_cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)
 		return husk_fail(err, errno, "open pty slave %s", name);
-	if (console_bind_dev_console(name, err) < 0 || console_make_ctty(slave, p, err) < 0)
+	if ((dev_console && console_bind_dev_console(name, err) < 0) ||
+	    console_make_ctty(slave, p, err) < 0)
 		return -1;
 	return console_send_fd(sock, master, name, err);
 }

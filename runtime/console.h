@@ -13,8 +13,11 @@
 
 int console_connect(const char *path, husk_error **err);
 
-/* In init, after pivot_root: pty from /dev/ptmx, master sent over sock. */
-int console_setup(int sock, const struct spec_process *p, husk_error **err);
+/* After pivot_root (init) or setns (exec): pty from /dev/ptmx, master sent
+ * over sock. Only the init binds it on /dev/console (dev_console), as runc:
+ * an exec's pty is gone when it exits, and the bind left on /dev/console
+ * would make the next exec's open of /dev/console fail with EIO. */
+int console_setup(int sock, const struct spec_process *p, bool dev_console, husk_error **err);
 
 int console_send_fd(int sock, int fd, const char *name, husk_error **err);
 int console_recv_fd(int sock, husk_error **err);

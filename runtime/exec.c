@@ -92,7 +92,7 @@ static int exec_child_setup(const struct exec_job *j, const struct spec_process 
 		return -1;
 	if (j->ns_fds[0] >= 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return husk_fail(err, errno, "become root in the container's user namespace");
-	if (p->terminal && console_setup(j->console_fd, p, err) < 0)
+	if (p->terminal && console_setup(j->console_fd, p, false, err) < 0)
 		return -1;
 	if (chdir(p->cwd ? p->cwd : "/") < 0)
 		return husk_fail(err, errno, "cwd %s", p->cwd);

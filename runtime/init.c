@@ -21,49 +21,20 @@
 #include "console.h"
 #include "exec_path.h"
 #include "hooks.h"
+#include "init_steps.h"
 #include "process_attrs.h"
 #include "process_start.h"
 #include "sync.h"
 
-#define KEYCTL_JOIN_SESSION_KEYRING 1
-
 static int init_identity(const struct init_ctx *ctx, husk_error **err)
 {
-	const struct spec *s = ctx->spec;
-
 	bool joined_user = ctx->ns->n_join && ctx->ns->join_types[0] == CLONE_NEWUSER;
 	if (ctx->ns->new_user || joined_user) {
 		/* Become root of the (possibly new) user namespace. */
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			return husk_fail(err, errno, "become root in the user namespace");
 	}
-	if (!ctx->opts->no_new_keyring &&
-	    syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS &&
-	    errno != EPERM)
-		return husk_fail(err, errno, "join a new session keyring");
-	if (s->hostname && *s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
-		return husk_fail(err, errno, "set hostname");
-	if (s->domainname && *s->domainname &&
-	    setdomainname(s->domainname, strlen(s->domainname)) < 0)
-		return husk_fail(err, errno, "set domainname");
-	return 0;
-}
-
-static int init_sysctl(const struct spec *s, husk_error **err)
-{
-	for (size_t i = 0; s->linux_ && i < s->linux_->n_sysctl; i++) {
-		const struct spec_kv *kv = &s->linux_->sysctl[i];
-		char path[512];
-		int n = snprintf(path, sizeof(path), "/proc/sys/%s", kv->key);
-		for (char *c = path + strlen("/proc/sys/"); c < path + n; c++)
-			if (*c == '.')
-				*c = '/';
-		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-		size_t len = strlen(kv->value);
-		if (fd < 0 || write(fd, kv->value, len) != (ssize_t)len)
-			return husk_fail(err, errno, "linux.sysctl: write %s", kv->key);
-	}
-	return 0;
+	return init_set_names(ctx->spec, ctx->opts->no_new_keyring, err);
 }
 
 static int init_hooks(const struct init_ctx *ctx, pid_t pid, enum spec_hook_kind kind,
@@ -75,25 +46,6 @@ static int init_hooks(const struct init_ctx *ctx, pid_t pid, enum spec_hook_kind
 	st.pid = pid;
 	_cleanup_free_ char *json = state_oci_json(&st, status);
 	return hooks_run(ctx->spec, kind, json, err);
-}
-
-static void init_mkdir_p(const char *dir)
-{
-	_cleanup_free_ char *p = strdup(dir);
-	for (char *c = p + 1; *c; c++) {
-		if (*c != '/')
-			continue;
-		*c = '\0';
-		mkdir(p, 0755);
-		*c = '/';
-	}
-	mkdir(p, 0755);
-}
-
-static bool init_own_mounts(const struct spec *s)
-{
-	const struct spec_namespace *mnt = spec_find_namespace(s, CLONE_NEWNS);
-	return mnt && !mnt->path;
 }
 
 /* Mounts, then the hooks that run before pivot_root, then pivot_root. */
@@ -147,7 +99,7 @@ static int init_setup(const struct init_ctx *ctx, pid_t *host_pid, char **exe, h
 		return -1;
 	if (init_rootfs(ctx, &rc, *host_pid, err) < 0 || init_sysctl(s, err) < 0)
 		return -1;
-	if (p->terminal && console_setup(ctx->console_fd, p, err) < 0)
+	if (p->terminal && console_setup(ctx->console_fd, p, true, err) < 0)
 		return -1;
 	/* runc creates a missing cwd, even under a read-only root. */
 	init_mkdir_p(p->cwd ? p->cwd : "/");

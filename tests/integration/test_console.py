@@ -76,6 +76,24 @@ def test_exec_with_tty(bundle, runtime, console):
     assert out.splitlines()[0].strip().startswith("/dev/pts/")
 
 
+def test_exec_with_tty_twice(bundle, runtime, tmpdir_s):
+    """Only the init's pty is bound on /dev/console: an exec's, left there
+    after it exited, made the next `exec --tty` fail with EIO."""
+    b = bundle(["sleep", "1000"])
+    assert runtime.run(b, detach=True).returncode == 0
+    for i in range(2):
+        rx = ConsoleReceiver(os.path.join(tmpdir_s, "console%d.sock" % i))
+        try:
+            r = runtime.exec(b.id, "sh", "-c", "tty; echo exec-done",
+                             opts=("--tty", "--detach", "--console-socket", rx.path))
+            assert r.returncode == 0, r.stderr
+            rx.accept()
+            out = rx.read_until()  # until EIO: the exec'd shell is gone
+            assert "exec-done" in out, out
+        finally:
+            rx.close()
+
+
 def test_terminal_without_console_socket_fails(bundle, runtime, leaks):
     b = tty_bundle(bundle, ["true"])
     before = leaks.snapshot()
