@@ -24,7 +24,12 @@
  *                 "terminal": bool}. Bind mounts whose source is a host
  *                 path: the host shares each source directory (or a
  *                 file's parent directory) under its own tag, and the
- *                 agent mounts the tag where the source is named.
+ *                 agent mounts the tag where the source is named. A
+ *                 share's "source" is the directory the tag exports: a
+ *                 bind source at or below it (the longest match wins)
+ *                 is mounted from the tag; others stay guest paths.
+ *                 Bind sources must be absolute (the guest has no
+ *                 bundle directory).
  *   g→h CREATED   (proc 0) the process is made and waits for START, as a
  *                 container's init waits after `create`.
  *   h→g START     (proc 0) exec the user process.
@@ -38,12 +43,21 @@
  *   h→g SIGNAL    (proc N) payload: uint32 signal number.
  *   h→g RESIZE    (proc N) payload: uint16 rows, uint16 cols.
  *   g→h EXIT      (proc N) payload: uint32 wait status (as waitpid's). For
- *                 proc 0 the agent then kills what is left and powers off.
- *   g→h ERROR     (proc N) payload: message text, no NUL; the step named
- *                 failed (CREATE, START, EXEC). For proc 0 the agent then
- *                 powers off.
+ *                 proc 0 the agent then kills what is left and waits for
+ *                 the host to close the channel (below).
+ *   g→h ERROR     (proc N) payload: message text, no NUL, without the
+ *                 step's name (it answers CREATE, START or EXEC), as husk
+ *                 words its errors ("config.json: process.cwd: ...").
+ *                 For proc 0 the agent then waits as after EXIT.
  *
  * Ordering: all STDOUT/STDERR frames of a process come before its EXIT.
+ *
+ * The end: a guest's write to the port returns before QEMU has passed the
+ * bytes on, so a guest powering off right after EXIT could lose its last
+ * frames. After EXIT or ERROR for proc 0 the host closes the channel (or
+ * kills QEMU) once it has read them; the agent powers off when it sees
+ * the channel close, or 10 s after that last frame. The agent powers off
+ * at once whenever the channel closes.
  */
 #ifndef HUSK_VM_PROTO_H
 #define HUSK_VM_PROTO_H
