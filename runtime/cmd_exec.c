@@ -11,6 +11,7 @@
 
 #include "../base/cleanup.h"
 #include "../spec/spec.h"
+#include "../vm/vm.h"
 #include "commands.h"
 #include "container.h"
 #include "exec.h"
@@ -232,6 +233,8 @@ int cmd_exec(const struct husk_opts *o, int argc, char **argv, husk_error **err)
 
 	struct container c;
 	struct exec_result out = { .pid = -1, .pidfd = -1, .console_master = -1 };
+	struct vm_exec vx = { .sock = -1, .console_master = -1 };
+	bool vm = false;
 	struct json_object *json = NULL;
 	_cleanup_(spec_freep) struct spec *s = NULL;
 	struct spec_process *p = NULL;
@@ -243,7 +246,9 @@ int cmd_exec(const struct husk_opts *o, int argc, char **argv, husk_error **err)
 		r = -1;
 	if (r == 0 && !(p = exec_load_process(&f, s, &json, err)))
 		r = -1;
-	if (r == 0)
+	if (r == 0 && (vm = c.st.vm))
+		r = vm_exec_start(&c, json ? json : json_object_object_get(s->json, "process"), p, &f.o, &vx, err);
+	else if (r == 0)
 		r = exec_spawn(&c, s, p, &f.o, &out, err);
 	container_release(&c);
 	if (p && p != s->process)
@@ -251,6 +256,8 @@ int cmd_exec(const struct husk_opts *o, int argc, char **argv, husk_error **err)
 	json_object_put(json);
 	if (r < 0)
 		return -1;
+	if (vm)
+		return f.o.detach ? 0 : vm_exec_wait(&vx);
 	if (f.o.detach) {
 		close(out.pidfd);
 		return 0;

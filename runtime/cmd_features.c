@@ -126,6 +126,8 @@ int cmd_features(const struct husk_opts *o, int argc, char **argv, husk_error **
 	json_object_object_add(f, "linux", linux_features());
 	json_object_object_add(ann, "io.github.husk.version", json_object_new_string(HUSK_VERSION));
 	json_object_object_add(ann, "io.github.husk.commit", json_object_new_string(HUSK_COMMIT));
+	/* `create --vm` (or husk-vm): the bundle in a QEMU micro-VM (vm/vm.h). */
+	json_object_object_add(ann, "io.github.husk.vm", json_object_new_string("qemu-microvm"));
 	json_object_object_add(f, "annotations", ann);
 	puts(json_object_to_json_string_ext(f, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(f);

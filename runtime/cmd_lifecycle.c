@@ -20,6 +20,7 @@
 enum {
 	F_BUNDLE = 1, F_CONSOLE, F_PIDFILE, F_NOPIVOT, F_NOKEYRING, F_PRESERVE, F_PIDFD,
 	F_DETACH, F_KEEP, F_NOSUBREAPER, F_FORCE, F_ALL, F_NETWORK, F_ROOTFS_OVERLAY,
+	F_VM, F_VM_KERNEL,
 };
 
 static const struct cli_flag create_flags[] = {
@@ -35,6 +36,8 @@ static const struct cli_flag create_flags[] = {
 	{ "no-subreaper", 0, false, F_NOSUBREAPER },
 	{ "network", 0, true, F_NETWORK },
 	{ "rootfs-overlay", 0, false, F_ROOTFS_OVERLAY },
+	{ "vm", 0, false, F_VM },
+	{ "vm-kernel", 0, true, F_VM_KERNEL },
 	{ NULL, 0, false, 0 },
 };
 
@@ -53,7 +56,8 @@ static int parse_create(int argc, char **argv, struct run_flags *f, husk_error *
 	while ((id = cli_next(&p, create_flags, &v, err)) > 0) {
 		bool b = false;
 		if (id != F_BUNDLE && id != F_CONSOLE && id != F_PIDFILE && id != F_PRESERVE &&
-		    id != F_PIDFD && id != F_NETWORK && id != CLI_HELP_ID && cli_bool(argv[p.i - 1] + 2, v, &b, err) < 0)
+		    id != F_PIDFD && id != F_NETWORK && id != F_VM_KERNEL && id != CLI_HELP_ID &&
+		    cli_bool(argv[p.i - 1] + 2, v, &b, err) < 0)
 			return -1;
 		switch (id) {
 		case F_BUNDLE: f->c.bundle = v; break;
@@ -68,6 +72,8 @@ static int parse_create(int argc, char **argv, struct run_flags *f, husk_error *
 		case F_PIDFD: f->c.pidfd_socket = v; break;
 		case F_NETWORK: f->c.network = v; break;
 		case F_ROOTFS_OVERLAY: f->c.rootfs_overlay = b; break;
+		case F_VM: f->c.vm = b; break;
+		case F_VM_KERNEL: f->c.vm_kernel = v; break;
 		case F_DETACH: f->detach = b; break;
 		case F_KEEP: f->keep = b; break;
 		case CLI_HELP_ID: return CLI_HELP_ID;

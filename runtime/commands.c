@@ -14,7 +14,9 @@
 	"   --no-new-keyring          keep the caller's session keyring\n"                     \
 	"   --preserve-fds value      pass N extra fds (3..3+N-1) to the container\n"          \
 	"   --rootfs-overlay          keep the rootfs untouched: writes go to a per-container\n" \
-	"                             overlay upper, removed at delete\n"
+	"                             overlay upper, removed at delete\n"                    \
+	"   --vm                      run it in a QEMU micro-VM with its own kernel\n"        \
+	"   --vm-kernel value         the guest kernel (default: newest /boot/vmlinuz-*)\n"
 
 static const struct command commands[] = {
 	{ "create", cmd_create, "[command options] <container-id>", "create a container", CREATE_FLAGS },

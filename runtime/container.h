@@ -35,6 +35,8 @@ struct create_opts {
 	const char *network; /* --network (netns/netns.h), NULL when not given */
 	bool console_is_ours; /* run in the foreground with a terminal: we receive the pty */
 	bool rootfs_overlay; /* --rootfs-overlay: writes go to a per-container upper */
+	bool vm;               /* --vm: in a micro-VM (vm/vm.h) */
+	const char *vm_kernel; /* --vm-kernel, NULL when not given */
 	/* Set by container_create() when the root is an overlay, for the init. */
 	const struct rootfs_overlay *overlay;
 	/* Set by container_create(): idmapped bind mounts made for the init. */

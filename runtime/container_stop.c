@@ -56,7 +56,9 @@ int container_signal(struct container *c, int sig, bool all, husk_error **err)
 {
 	if (!container_init_alive(c))
 		return husk_fail(err, 0, "container not running");
-	if (all && c->cg && *cgroup_path(c->cg))
+	/* A VM's cgroup holds its monitor and QEMU: the signal goes through
+	 * the monitor (SIGKILL takes the whole VM down with it). */
+	if (all && !c->st.vm && c->cg && *cgroup_path(c->cg))
 		return cgroup_kill_all(c->cg, sig, err);
 	_cleanup_close_ int pidfd = container_pidfd(c);
 	if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)

@@ -26,6 +26,7 @@
 #include "../netns/netns.h"
 #include "../rootfs/overlay.h"
 #include "../rootfs/rootfs.h"
+#include "../vm/vm.h"
 #include "caps.h"
 #include "console.h"
 #include "create_internal.h"
@@ -83,6 +84,8 @@ static int create_validate(struct create_job *j, const struct husk_opts *o,
 		return husk_fail(err, 0, "cannot allocate tty if husk will detach without setting console socket");
 	if (!s->process->terminal && c->console_socket)
 		return husk_fail(err, 0, "cannot use console socket if husk will not detach or allocate tty");
+	if (j->vm && vm_validate(s, c, err) < 0)
+		return -1;
 	if (ns_validate(s, err) < 0 || rootfs_validate(s, j->rootfs, err) < 0 ||
 	    process_validate_lsm(s->process, err) < 0 || netns_validate(s, c->network, err) < 0)
 		return -1;
@@ -112,6 +115,7 @@ static int create_load(struct create_job *j, const struct husk_opts *o,
 	j->rootfs = realpath(root, NULL); /* relative to the bundle, our cwd */
 	if (!j->rootfs)
 		return husk_fail(err, errno, "config.json: root.path: %s", root);
+	j->vm = vm_selected(o, c, j->spec);
 	if (create_validate(j, o, c, err) < 0)
 		return -1;
 	static const enum cgroup_manager managers[] = {
@@ -160,6 +164,7 @@ static int create_state_init(struct create_job *j, const struct create_opts *c)
 	for (size_t i = 0; i < j->spec->n_annotations; i++)
 		json_object_object_add(st->annotations, j->spec->annotations[i].key,
 				       json_object_new_string(j->spec->annotations[i].value));
+	st->vm = j->vm;
 	return st->id && st->bundle && st->rootfs && st->created ? 0 : -ENOMEM;
 }
 
@@ -194,6 +199,7 @@ int container_create(const struct husk_opts *o, const struct create_opts *c,
 	_cleanup_free_ char *pid_file = abs_path(c->pid_file);
 	_cleanup_free_ char *console_socket = abs_path(c->console_socket);
 	_cleanup_free_ char *pidfd_socket = abs_path(c->pidfd_socket);
+	_cleanup_free_ char *vm_kernel = abs_path(c->vm_kernel);
 	struct create_opts abs = *c;
 	struct rootfs_overlay ov = { 0 };
 	struct rootfs_idmaps *idmaps = NULL;
@@ -202,6 +208,7 @@ int container_create(const struct husk_opts *o, const struct create_opts *c,
 	abs.pid_file = pid_file;
 	abs.console_socket = console_socket;
 	abs.pidfd_socket = pidfd_socket;
+	abs.vm_kernel = vm_kernel;
 	c = &abs;
 	j.st.id = strdup(c->id);
 	int r = store_validate_id(c->id, err);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* What `create` holds while it works; shared by create.c and create_spawn.c
- * only. */
+/* What `create` holds while it works; shared by create.c, create_spawn.c
+ * and, for VM mode, vm/create.c only. */
 #ifndef HUSK_RUNTIME_CREATE_INTERNAL_H
 #define HUSK_RUNTIME_CREATE_INTERNAL_H
 
@@ -17,6 +17,7 @@ struct create_job {
 	struct ns_plan ns;
 	struct cgroup *cg;
 	scmp_filter_ctx seccomp;
+	bool vm; /* a micro-VM: vm/create.c drives it instead of an init */
 	bool cgroup_made;
 	bool cloned_into_cgroup; /* clone3(CLONE_INTO_CGROUP) placed it in cgroup2 */
 	/* fds, closed in create_job_free(); keep them together, in this order */

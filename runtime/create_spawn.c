@@ -23,6 +23,7 @@
 #include "../base/fault.h"
 #include "../cgroups/cgroup.h"
 #include "../netns/netns.h"
+#include "../vm/vm.h"
 #include "console.h"
 #include "hooks.h"
 #include "init.h"
@@ -204,7 +205,8 @@ int create_run(struct create_job *j, const struct husk_opts *o, const struct cre
 	if (create_persist_early(j, true, err) < 0)
 		return -1;
 	FAULT_POINT("create-after-cgroup");
-	if (create_drive(j, c, err) < 0 || create_persist(j, c, err) < 0)
+	int r = j->vm ? vm_create_drive(j, o, c, err) : create_drive(j, c, err);
+	if (r < 0 || create_persist(j, c, err) < 0)
 		return -1;
 	return 0;
 }

@@ -30,6 +30,7 @@ struct container_state {
 	int start_fd;
 	uint64_t start_ino;
 	int exec_fd;        /* init's write end: EOF when it has exec'd */
+	bool vm;            /* pid is a micro-VM's monitor (vm/vm.h), not an init */
 	struct json_object *annotations; /* object, owned (may be NULL) */
 	struct json_object *cgroup;      /* cgroups/ private data, owned (may be NULL) */
 	struct json_object *network;     /* netns/ private data, owned (may be NULL) */
