@@ -115,12 +115,22 @@ def _file_sha(path):
 
 
 def _write_atomic(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    """Writes a cache entry, and drops the older ones of its kind (the
+    name up to the hash): a new kernel or initramfs replaces them."""
+    d = os.path.dirname(path)
+    kind = os.path.basename(path).split("-")[0] + "-"
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-")
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     os.chmod(tmp, 0o644)
     os.rename(tmp, path)
+    for name in os.listdir(d):
+        if name.startswith(kind) and os.path.join(d, name) != path:
+            try:
+                os.unlink(os.path.join(d, name))
+            except OSError:
+                pass
 
 
 # ------------------------------------------------------------- vmlinux --
