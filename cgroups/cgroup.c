@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "../base/cleanup.h"
+#include "systemd.h"
 
 static const char *const manager_names[] = {
 	[CGROUP_MANAGER_CGROUPFS] = "cgroupfs",
@@ -50,6 +51,7 @@ void cgroup_free(struct cgroup *cg)
 	}
 	free(cg->hier);
 	free(cg->path);
+	cg_sd_free(cg->sd);
 	free(cg);
 }
 
@@ -85,10 +87,8 @@ struct cgroup *cgroup_new(const char *cgroups_path, const char *id,
 	_cleanup_(cgroup_freep) struct cgroup *cg = NULL;
 	int r;
 
-	if (m == CGROUP_MANAGER_SYSTEMD)
-		return husk_fail(err, 0, "systemd cgroup manager not "
-					 "implemented yet"), NULL;
-	if (m != CGROUP_MANAGER_CGROUPFS && m != CGROUP_MANAGER_DISABLED)
+	if (m != CGROUP_MANAGER_CGROUPFS && m != CGROUP_MANAGER_DISABLED &&
+	    m != CGROUP_MANAGER_SYSTEMD)
 		return husk_fail(err, 0, "cgroup: unknown manager %d", m), NULL;
 	cg = cgroup_alloc(m);
 	if (m == CGROUP_MANAGER_DISABLED) {
@@ -97,7 +97,9 @@ struct cgroup *cgroup_new(const char *cgroups_path, const char *id,
 			abort();
 		return TAKE_PTR(cg);
 	}
-	if (cgroups_path && *cgroups_path)
+	if (m == CGROUP_MANAGER_SYSTEMD)
+		r = cg_sd_new(cg, cgroups_path, id, err);
+	else if (cgroups_path && *cgroups_path)
 		r = cg_path_clean(cgroups_path, "config.json: linux.cgroupsPath",
 				  &cg->path, err);
 	else if (id && *id)
@@ -150,10 +152,18 @@ static void make_inert(struct cgroup *cg)
 	cg->drv = NULL;
 }
 
-int cgroup_create(struct cgroup *cg, husk_error **err)
+int cgroup_create(struct cgroup *cg, struct json_object *resources,
+		  husk_error **err)
 {
 	if (!cg->drv)
 		return 0;
+	/* systemd makes the directories when the unit starts (enter). */
+	if (cg->sd) {
+		if (cg_sd_create(cg, resources, err) == 0)
+			return 0;
+		make_inert(cg);
+		return -1;
+	}
 	/* Only cgroup_new() knows which part of each path existed. */
 	for (size_t i = 0; i < cg->n_hier; i++)
 		if (cg->hier[i].base_len == 0)
@@ -168,7 +178,7 @@ int cgroup_create(struct cgroup *cg, husk_error **err)
 	return -1;
 }
 
-static int cgroup_enter_some(struct cgroup *cg, pid_t pid, bool v2_too, husk_error **err)
+int cg_join(struct cgroup *cg, pid_t pid, bool v2_too, husk_error **err)
 {
 	char buf[32];
 
@@ -184,16 +194,21 @@ static int cgroup_enter_some(struct cgroup *cg, pid_t pid, bool v2_too, husk_err
 
 int cgroup_enter(struct cgroup *cg, pid_t pid, husk_error **err)
 {
-	return cgroup_enter_some(cg, pid, true, err);
+	if (cg->sd && cg->drv)
+		return cg_sd_enter(cg, pid, err);
+	return cg_join(cg, pid, true, err);
 }
 
 int cgroup_enter_v1(struct cgroup *cg, pid_t pid, husk_error **err)
 {
-	return cgroup_enter_some(cg, pid, false, err);
+	return cg_join(cg, pid, false, err);
 }
 
 int cgroup_clone_fd(const struct cgroup *cg)
 {
+	/* systemd's scope exists only once the unit starts with the pid. */
+	if (cg && cg->sd && !cg->sd->started)
+		return -1;
 	for (size_t i = 0; cg && i < cg->n_hier; i++)
 		if (!*cg->hier[i].controllers)
 			return open(cg->hier[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -321,24 +336,35 @@ static int drain(struct cgroup *cg, uint64_t deadline, husk_error **err)
 int cgroup_destroy(struct cgroup *cg, husk_error **err)
 {
 	uint64_t deadline = cg_now_ms() + CG_DESTROY_TIMEOUT_MS;
-	husk_error *derr = NULL, *rerr = NULL;
+	husk_error *derr = NULL, *serr = NULL, *rerr = NULL;
+	int r = 0;
 
 	if (!cg->drv)
 		return 0;
+	/* A unit that did not start is someone else's, if it exists at all
+	 * (StartTransientUnit refuses a name in use): its processes too. */
+	if (cg->sd && !cg->sd->started)
+		return 0;
 	drain(cg, deadline, &derr);
+	/* With the processes gone the stop is quick; systemd removes the
+	 * scope's cgroup, and cg_remove() then finds only what husk made. */
+	if (cg->sd && cg_sd_destroy(cg, &serr) < 0)
+		r = -1;
 	/* Every hierarchy, even after a failure: leave as little as can be. */
 	for (size_t i = cg->n_hier; i-- > 0;)
-		cg_remove(&cg->hier[i], deadline, &rerr);
-	if (rerr) {
-		husk_error *first = derr ? derr : rerr;
+		if (cg_remove(&cg->hier[i], deadline, &rerr) < 0)
+			r = -1;
+	/* A drain failure matters only when something stayed behind; it
+	 * then says best why. */
+	if (r < 0) {
+		husk_error *first = derr ? derr : serr ? serr : rerr;
 
 		husk_fail(err, first->code, "%s", first->msg);
 	}
 	husk_error_free(&derr);
-	if (!rerr)
-		return 0;
+	husk_error_free(&serr);
 	husk_error_free(&rerr);
-	return -1;
+	return r;
 }
 
 const char *cgroup_path(const struct cgroup *cg)
@@ -391,6 +417,8 @@ struct json_object *cgroup_to_json(const struct cgroup *cg)
 		json_object_object_add(o, "driver",
 				       json_object_new_string(cg->drv->name));
 	json_object_object_add(o, "path", json_object_new_string(cg->path));
+	if (cg->sd)
+		cg_sd_to_json(cg->sd, o);
 	for (size_t i = 0; i < cg->n_hier; i++)
 		json_object_array_add(a, hier_to_json(&cg->hier[i]));
 	json_object_object_add(o, "hierarchies", a);
@@ -489,7 +517,8 @@ struct cgroup *cgroup_from_json(struct json_object *j, husk_error **err)
 	if (!mgr || cgroup_manager_parse(mgr, &m) < 0)
 		return husk_fail(err, 0, "cgroup: state: bad manager"), NULL;
 	cg = cgroup_alloc(m);
-	if (driver_from_json(cg, j, err) < 0)
+	if (driver_from_json(cg, j, err) < 0 ||
+	    (m == CGROUP_MANAGER_SYSTEMD && cg_sd_from_json(cg, j, err) < 0))
 		return NULL;
 	if (!json_object_object_get_ex(j, "hierarchies", &a) ||
 	    !json_object_is_type(a, json_type_array))

@@ -6,7 +6,7 @@
  * Lifecycle as the runtime drives it:
  *
  *     cg = cgroup_new(spec->linux_->cgroups_path, id, manager, &err);
- *     cgroup_create(cg, &err);                 // mkdir, nothing joined yet
+ *     cgroup_create(cg, resources, &err);      // mkdir, nothing joined yet
  *     cgroup_enter(cg, init_pid, &err);        // before init unshares its
  *                                              // cgroup namespace
  *     cgroup_apply_resources(cg, spec->linux_->resources, &err);
@@ -25,6 +25,17 @@
  *    of that cgroup, because a cgroup holding processes cannot hand
  *    controllers down to a child.
  *  - A path with ".." is refused, as is one naming the root itself.
+ *
+ * The systemd manager (--systemd-cgroup; cgroups/systemd.h) puts the
+ * container in a transient scope unit: cgroupsPath "slice:prefix:name"
+ * names the unit "<prefix>-<name>.scope" in that slice (defaults when
+ * empty: system.slice, "husk", the id), and its cgroup is where systemd
+ * keeps it: "a-b.slice" is /a.slice/a-b.slice. systemd makes the cgroup
+ * when cgroup_enter() starts the unit with the init's pid, and removes it
+ * when cgroup_destroy() stops the unit; every other call works on the
+ * unit's cgroup through cgroupfs like the driver below. Without systemd
+ * on the system bus cgroup_new() fails ("systemd cgroup manager: no
+ * systemd on the system bus: ...").
  *
  * Driver, chosen once per cgroup_new() from statfs("/sys/fs/cgroup"):
  *  - cgroup2 there: "v2", one unified hierarchy.
@@ -61,7 +72,7 @@ struct json_object;
 
 enum cgroup_manager {
 	CGROUP_MANAGER_CGROUPFS,
-	CGROUP_MANAGER_SYSTEMD,  /* not implemented yet: cgroup_new() fails */
+	CGROUP_MANAGER_SYSTEMD,  /* a transient scope unit over D-Bus */
 	CGROUP_MANAGER_DISABLED, /* no cgroup at all; every call is a no-op */
 };
 
@@ -82,6 +93,9 @@ struct cgroup *cgroup_new(const char *cgroups_path, const char *id,
 			  enum cgroup_manager m, husk_error **err);
 
 /* mkdir -p in every hierarchy, remembering which directories it made.
+ * resources is linux.resources (may be NULL): the systemd manager turns
+ * it into unit properties here, so a bad value fails before anything
+ * exists, and makes nothing (the unit starts in cgroup_enter()).
  * v1 cpuset: each new directory gets its parent's cpuset.cpus/.mems (a
  * task cannot join an empty cpuset). v2: enables every available resource
  * controller in the ancestors' cgroup.subtree_control, as runc does, so
@@ -90,9 +104,13 @@ struct cgroup *cgroup_new(const char *cgroups_path, const char *id,
  * share limits, pause and kill with them.
  * On failure, removes what it made and turns cg inert (every later call,
  * destroy included, does nothing). */
-int cgroup_create(struct cgroup *cg, husk_error **err);
+int cgroup_create(struct cgroup *cg, struct json_object *resources,
+		  husk_error **err);
 
 /* Moves pid (with all its threads) into the cgroup in every hierarchy.
+ * systemd manager: the first call starts the unit with pid in it, waits
+ * for systemd's job (a minute at most), and joins the v1 hierarchies
+ * systemd does not drive; later calls (exec) join through cgroupfs.
  * Cost: the kernel's first migration in a while waits for an RCU grace
  * period (about 10 ms on the dev machine); all else here is microseconds.
  * It only reads cg, so a caller may run it in a thread while the child
@@ -100,7 +118,8 @@ int cgroup_create(struct cgroup *cg, husk_error **err);
 int cgroup_enter(struct cgroup *cg, pid_t pid, husk_error **err);
 
 /* The container's cgroup2 directory (pure v2, or the hybrid hierarchy) as
- * an fd for clone3(CLONE_INTO_CGROUP), or -1 when it has none. A process
+ * an fd for clone3(CLONE_INTO_CGROUP), or -1 when it has none (or when
+ * systemd has yet to make it). A process
  * cloned into it needs only cgroup_enter_v1(): it joins the rest without
  * a migration, which on the first write waits for an RCU grace period. */
 int cgroup_clone_fd(const struct cgroup *cg);
@@ -147,7 +166,9 @@ int cgroup_apply_resources(struct cgroup *cg, struct json_object *resources,
  * files as they are), except devices, which update leaves alone as runc
  * does (rewriting them would briefly deny every device to the running
  * container). v2 memory.swap without memory.limit converts against the
- * memory.max in force. A failure may leave earlier keys applied. */
+ * memory.max in force. The systemd manager first sets the same values as
+ * unit properties (SetUnitProperties, runtime), so that systemd does not
+ * undo them later. A failure may leave earlier keys applied. */
 int cgroup_update(struct cgroup *cg, struct json_object *resources,
 		  husk_error **err);
 
@@ -194,7 +215,8 @@ int cgroup_freeze(struct cgroup *cg, bool frozen, husk_error **err);
 int cgroup_is_frozen(struct cgroup *cg, bool *frozen, husk_error **err);
 
 /* SIGKILLs what is left and waits (about 2 s at most) for it to go, then
- * removes the directories as described above. Idempotent: directories that
+ * removes the directories as described above (systemd manager: stops the
+ * unit, waiting for the job, and resets it if it failed). Idempotent: directories that
  * are already gone are fine. Keeps going through every hierarchy and
  * reports the first failure. */
 int cgroup_destroy(struct cgroup *cg, husk_error **err);

@@ -77,9 +77,11 @@ struct cgroup_driver {
 struct cgroup {
 	const struct cgroup_driver *drv; /* NULL: manager DISABLED */
 	enum cgroup_manager manager;
-	char *path; /* cleaned cgroupsPath (or id) */
+	char *path; /* cleaned cgroupsPath (or id); systemd: the unit's
+		     * cgroup, "/system.slice/husk-c1.scope" */
 	struct cgroup_hier *hier;
 	size_t n_hier;
+	struct cg_systemd *sd; /* manager SYSTEMD only (systemd.h) */
 };
 
 extern const struct cgroup_driver cgroup_v1_driver;
@@ -172,6 +174,16 @@ void cg_backoff(unsigned *us);
 
 /* Whether /sys/fs/cgroup/unified is really a cgroup2 mount right now. */
 bool cg_hybrid_unified_usable(void);
+
+/* Writes pid to cgroup.procs in every hierarchy (v2_too: the cgroup2
+ * ones as well). */
+int cg_join(struct cgroup *cg, pid_t pid, bool v2_too, husk_error **err);
+
+/* Enables the controllers named in ctl that are available but not yet
+ * handed down, in every ancestor of h->dir below the mount, top-down.
+ * Failures are left for the limit that needs the controller (v2.c). */
+void cg_v2_enable_ancestors(const struct cgroup_hier *h,
+			    const char *const *ctl, size_t n);
 
 /* The hierarchy whose controller list has controller, or NULL. */
 const struct cgroup_hier *cg_find_hier(const struct cgroup *cg,

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "../base/cleanup.h"
+#include "systemd.h"
 
 /* Table order is the order of application; a key may appear twice (v1
  * "cpu" sets cpuset first and cpu later, as runc orders subsystems). */
@@ -58,8 +59,12 @@ int cgroup_apply_resources(struct cgroup *cg, struct json_object *resources,
 int cgroup_update(struct cgroup *cg, struct json_object *resources,
 		  husk_error **err)
 {
-	if (!resources)
+	if (!resources || !cg->drv)
 		return 0;
+	/* systemd first, as runc does: the files then win where the two
+	 * differ (a CPU quota systemd rounds to whole percents). */
+	if (cg->sd && cg_sd_update(cg, resources, err) < 0)
+		return -1;
 	return apply(cg, resources, true, err);
 }
 

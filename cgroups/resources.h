@@ -88,6 +88,9 @@ int cg_unified_check_key(const char *key, husk_error **err);
 /* cpu.shares (v1, 2..262144) to cpu.weight (v2, 1..10000), as runc:
  * 1 + ((shares - 2) * 9999) / 262142; 0 stays 0 (unset). */
 uint64_t cg_shares_to_weight(uint64_t shares);
+/* Shares above v1's maximum (262144) would make a cpu.weight the kernel
+ * refuses: fails as the v1 driver does once the kernel clamped them. */
+int cg_shares_check(uint64_t shares, husk_error **err);
 /* blkio.weight (10..1000) to io.weight (1..10000), as runc. */
 uint64_t cg_blkio_to_io_weight(uint64_t weight);
 

@@ -21,6 +21,15 @@ uint64_t cg_shares_to_weight(uint64_t shares)
 	return (uint64_t)(1 + ((s - 2) * 9999) / 262142);
 }
 
+#define CG_MAX_SHARES 262144
+
+int cg_shares_check(uint64_t shares, husk_error **err)
+{
+	if (shares <= CG_MAX_SHARES)
+		return 0;
+	return cg_res_refuse(err, "cpu.shares", "the maximum allowed is 262144");
+}
+
 uint64_t cg_blkio_to_io_weight(uint64_t weight)
 {
 	__int128 w = weight;

@@ -83,11 +83,12 @@ static int v2_resolve(struct cgroup *cg, husk_error **err)
 	return 0;
 }
 
-/* Writes "+x +y" for the managed controllers available in dir but not yet
+/* Writes "+x +y" for the controllers of ctl available in dir but not yet
  * handed down. Failures are left for the limit that needs the controller
  * to report (runc does the same): a cgroup with processes of its own, or a
  * realtime task refusing "cpu", must not stop the container. */
-static void enable_controllers(const char *dir)
+static void enable_controllers(const char *dir, const char *const *ctl,
+			       size_t n)
 {
 	char avail[512], on[512], want[512];
 	size_t o = 0;
@@ -95,8 +96,8 @@ static void enable_controllers(const char *dir)
 	if (cg_read(dir, "cgroup.controllers", avail, sizeof(avail), NULL) < 0 ||
 	    cg_read(dir, "cgroup.subtree_control", on, sizeof(on), NULL) < 0)
 		return;
-	for (size_t i = 0; i < ARRAY_SIZE(managed_controllers); i++) {
-		const char *c = managed_controllers[i];
+	for (size_t i = 0; i < n; i++) {
+		const char *c = ctl[i];
 
 		if (cg_list_has(avail, c) && !cg_list_has(on, c))
 			o += (size_t)snprintf(want + o, sizeof(want) - o,
@@ -109,25 +110,32 @@ static void enable_controllers(const char *dir)
 		cg_write(dir, "cgroup.subtree_control", t, NULL);
 }
 
-static int v2_create(struct cgroup *cg, husk_error **err)
+/* Top-down from the root to the leaf's parent: a controller must be on in
+ * a cgroup before its children can pass it further. */
+void cg_v2_enable_ancestors(const struct cgroup_hier *h,
+			    const char *const *ctl, size_t n)
 {
-	struct cgroup_hier *h = &cg->hier[0];
-	_cleanup_free_ char *p = NULL;
+	_cleanup_free_ char *p = strdup(h->dir);
 
-	if (cg_mkdir(h, NULL, err) < 0)
-		return -1;
-	p = strdup(h->dir);
 	if (!p)
 		abort();
-	/* Top-down from the root to the leaf's parent: a controller must be
-	 * on in a cgroup before its children can pass it further. */
 	for (size_t i = h->mount_len; p[i]; i++) {
 		if (p[i] != '/')
 			continue;
 		p[i] = '\0';
-		enable_controllers(p);
+		enable_controllers(p, ctl, n);
 		p[i] = '/';
 	}
+}
+
+static int v2_create(struct cgroup *cg, husk_error **err)
+{
+	struct cgroup_hier *h = &cg->hier[0];
+
+	if (cg_mkdir(h, NULL, err) < 0)
+		return -1;
+	cg_v2_enable_ancestors(h, managed_controllers,
+			       ARRAY_SIZE(managed_controllers));
 	return 0;
 }
 

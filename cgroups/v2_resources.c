@@ -202,7 +202,7 @@ static int v2_io(struct cgroup *cg, struct json_object *val,
 static int v2_cpu_parse(struct json_object *val, struct cg_cpu *c,
 			husk_error **err)
 {
-	if (cg_cpu_parse(val, c, err) < 0)
+	if (cg_cpu_parse(val, c, err) < 0 || cg_shares_check(c->shares, err) < 0)
 		return -1;
 	if (c->rt_runtime || c->rt_period)
 		return cg_res_refuse(err, c->rt_runtime ? "cpu.realtimeRuntime"

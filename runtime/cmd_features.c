@@ -83,7 +83,7 @@ static struct json_object *linux_features(void)
 	json_object_object_add(l, "capabilities", capabilities());
 	json_object_object_add(cg, "v1", json_object_new_boolean(1));
 	json_object_object_add(cg, "v2", json_object_new_boolean(1));
-	json_object_object_add(cg, "systemd", json_object_new_boolean(0));
+	json_object_object_add(cg, "systemd", json_object_new_boolean(1));
 	json_object_object_add(cg, "systemdUser", json_object_new_boolean(0));
 	json_object_object_add(cg, "rdma", json_object_new_boolean(0));
 	json_object_object_add(l, "cgroup", cg);

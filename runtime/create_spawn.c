@@ -199,7 +199,7 @@ static int create_persist(struct create_job *j, const struct create_opts *c, hus
 int create_run(struct create_job *j, const struct husk_opts *o, const struct create_opts *c,
 	       husk_error **err)
 {
-	if (cgroup_create(j->cg, err) < 0)
+	if (cgroup_create(j->cg, j->spec->linux_->resources, err) < 0)
 		return -1;
 	j->cgroup_made = true;
 	if (create_persist_early(j, true, err) < 0)

@@ -7,8 +7,13 @@ Tests marked `husk_only` check places where husk deliberately differs from
 runc (or follows the spec where runc 1.1 does not) and are skipped for runc.
 
 Safety rules kept here: every container gets an absolute cgroupsPath
-"/husk-tests/<id>", the runtime state lives in a private --root under the
-session's temp dir, and teardown force-deletes every container a test made.
+"/husk-tests-<pid>/<id>", the runtime state lives in a private --root under
+the session's temp dir, and teardown force-deletes every container a test
+made.
+
+HUSK_CGROUP_MANAGER=systemd runs the same tests with the systemd cgroup
+manager (--systemd-cgroup, cgroupsPath "husk-tests-<pid>.slice:husk:<id>");
+that needs systemd as PID 1, as in the guest of test_cgroup_guest.py.
 """
 import os
 import re
@@ -22,7 +27,7 @@ import pytest
 sys.dont_write_bytecode = True   # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from helpers.bundle import Bundle, make_rootfs  # noqa: E402
+from helpers.bundle import GLOBAL_ARGS, SYSTEMD, TEST_SLICE, Bundle, make_rootfs  # noqa: E402
 from helpers.leaks import LeakChecker, _read  # noqa: E402
 from helpers.runtime import Runtime  # noqa: E402
 
@@ -85,7 +90,8 @@ class Session:
         return "%s-%d-%d" % (hint, os.getpid(), self.seq)
 
     def runtime(self):
-        return Runtime(HUSK_BIN, self.root, self.logs, register=self.all_ids.add)
+        return Runtime(HUSK_BIN, self.root, self.logs, register=self.all_ids.add,
+                       global_args=GLOBAL_ARGS)
 
     def finish(self):
         rt = self.runtime()
@@ -106,8 +112,10 @@ class Session:
 def remove_test_cgroups():
     """rmdir the husk-tests parents (and any empty child left) bottom-up."""
     import glob
-    from helpers.bundle import CGROUP_PARENT
-    for top in glob.glob("/sys/fs/cgroup/*/" + CGROUP_PARENT) + glob.glob("/sys/fs/cgroup/" + CGROUP_PARENT):
+    from helpers.bundle import TEST_CGROUP_ROOT
+    if SYSTEMD:   # the session's slice is systemd's to remove
+        subprocess.run(["systemctl", "stop", TEST_SLICE], capture_output=True, timeout=60)
+    for top in glob.glob("/sys/fs/cgroup/*" + TEST_CGROUP_ROOT) + glob.glob("/sys/fs/cgroup" + TEST_CGROUP_ROOT):
         for dirpath, _dirs, _files in sorted(os.walk(top), key=lambda t: -len(t[0])):
             try:
                 os.rmdir(dirpath)
@@ -155,7 +163,7 @@ def tmpdir_s(session, request):
 @pytest.fixture
 def bundle(session, request):
     """bundle(args=None) -> helpers.bundle.Bundle with a busybox rootfs, a
-    runc-spec default config (terminal false, cgroupsPath /husk-tests/<id>)
+    runc-spec default config (terminal false, cgroupsPath cgroups_path(id))
     already saved.  Edit b.config and call b.save() (run/create save too)."""
     def make(args=None):
         cid = session.new_id(request.node.name)

@@ -209,7 +209,7 @@ def test_duplicate_id(bundle, runtime, leaks):
     assert st["status"] == "created" and st["pid"] == pid
     assert os.path.realpath(st["bundle"]) == os.path.realpath(b.path)
     # the failed create did not touch the existing container's cgroup
-    assert pid in cgroup_procs(b.config["linux"]["cgroupsPath"])
+    assert pid in cgroup_procs(b.cgroup)
 
 
 def test_start_running(bundle, runtime, leaks):

@@ -145,7 +145,7 @@ def test_kill_all_reaches_every_process(bundle, runtime):
     b = bundle(["sh", "-c", "sleep 1000 & sleep 1000 & echo started; wait"])
     assert runtime.run(b, detach=True).returncode == 0
     runtime.wait_output(b.id, "started")
-    cg = b.config["linux"]["cgroupsPath"]
+    cg = b.cgroup
     pids_before = cgroup_procs(cg)
     assert len(pids_before) >= 3, pids_before
     r = runtime.kill(b.id, "KILL", all=True)
@@ -343,7 +343,7 @@ def test_container_exit_reaps_its_pid_namespace(bundle, runtime):
     b = bundle(["sh", "-c", "sleep 1000 & echo started; sleep 0.3"])
     assert runtime.run(b, detach=True).returncode == 0
     runtime.wait_status(b.id, "stopped")
-    cg = b.config["linux"]["cgroupsPath"]
+    cg = b.cgroup
     assert wait_for(lambda: not cgroup_procs(cg))
 
 
@@ -403,6 +403,6 @@ def test_exec_detach_pid_file(bundle, runtime, tmpdir_s):
     assert r.returncode == 0, r.stderr
     with open(pidfile) as f:
         pid = int(f.read())
-    assert pid in cgroup_procs(b.config["linux"]["cgroupsPath"])
+    assert pid in cgroup_procs(b.cgroup)
     with open("/proc/%d/cmdline" % pid) as f:
         assert f.read().split("\0")[0] == "sleep"

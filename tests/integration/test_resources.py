@@ -1,16 +1,27 @@
 """linux.resources: the limits land in the container's own cgroup under
-/husk-tests/<id> and take effect inside."""
+the session's test parent and take effect inside. Written for every kind
+of host (v1 and hybrid, pure v2) and both cgroup managers (cgroupfs, and
+systemd with HUSK_CGROUP_MANAGER=systemd): the helpers here pick the
+file."""
 import os
 
 import pytest
 
+# Pure cgroup v2: one hierarchy at /sys/fs/cgroup.
+V2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
 
 def cg_file(b, controller, name):
     for base in ("/sys/fs/cgroup/" + controller, "/sys/fs/cgroup"):
-        p = base + b.config["linux"]["cgroupsPath"] + "/" + name
+        p = base + b.cgroup + "/" + name
         if os.path.exists(p):
             return p
     pytest.skip("no %s/%s on this machine" % (controller, name))
+
+
+def limit_file(b, controller, v1_name, v2_name):
+    """The container's file for a limit: v2_name on pure v2, else v1_name."""
+    return cg_file(b, controller, v2_name if V2 else v1_name)
 
 
 def read(path):
@@ -22,10 +33,14 @@ def test_cgroup_is_under_husk_tests(bundle, runtime):
     b = bundle(["sh", "-c", "cat /proc/self/cgroup"])
     r = runtime.run(b)
     assert r.returncode == 0, r.stderr
+    checked = 0
     for line in r.stdout.splitlines():
         ctrl, path = line.split(":", 2)[1:]
-        if ctrl in ("memory", "pids", "cpu", "cpu,cpuacct", "devices", "freezer"):
-            assert path == b.config["linux"]["cgroupsPath"], line
+        # "" is the cgroup2 hierarchy (pure v2, or the hybrid one)
+        if ctrl in ("memory", "pids", "cpu", "cpu,cpuacct", "devices", "freezer", ""):
+            assert path == b.cgroup, line
+            checked += 1
+    assert checked, r.stdout
 
 
 def test_pids_limit(bundle, runtime):
@@ -47,8 +62,7 @@ def test_memory_limit(bundle, runtime):
     b = bundle(["sleep", "1000"])
     b.linux["resources"]["memory"] = {"limit": 64 * 1024 * 1024}
     assert runtime.run(b, detach=True).returncode == 0
-    path = cg_file(b, "memory", "memory.limit_in_bytes") if os.path.isdir(
-        "/sys/fs/cgroup/memory") else cg_file(b, "memory", "memory.max")
+    path = limit_file(b, "memory", "memory.limit_in_bytes", "memory.max")
     assert int(read(path)) == 64 * 1024 * 1024
 
 
@@ -56,11 +70,13 @@ def test_cpu_shares(bundle, runtime):
     b = bundle(["sleep", "1000"])
     b.linux["resources"]["cpu"] = {"shares": 512, "quota": 50000, "period": 100000}
     assert runtime.run(b, detach=True).returncode == 0
-    if os.path.isdir("/sys/fs/cgroup/cpu"):
+    if not V2:
         assert read(cg_file(b, "cpu", "cpu.shares")) == "512"
         assert read(cg_file(b, "cpu", "cpu.cfs_quota_us")) == "50000"
         assert read(cg_file(b, "cpu", "cpu.cfs_period_us")) == "100000"
     else:
+        # runc's conversion: 1 + ((512 - 2) * 9999) / 262142
+        assert read(cg_file(b, "cpu", "cpu.weight")) == "20"
         assert read(cg_file(b, "cpu", "cpu.max")) == "50000 100000"
 
 

@@ -21,7 +21,7 @@ MB = 1024 * 1024
 
 
 def cg(b, controller, name):
-    return "/sys/fs/cgroup/%s%s/%s" % (controller, b.config["linux"]["cgroupsPath"], name)
+    return "/sys/fs/cgroup/%s%s/%s" % (controller, b.cgroup, name)
 
 
 def read(path):
@@ -31,8 +31,8 @@ def read(path):
 
 def leftovers(b):
     """Directories of the container's cgroup that still exist anywhere."""
-    return glob.glob("/sys/fs/cgroup/*" + b.config["linux"]["cgroupsPath"]) + \
-        glob.glob("/sys/fs/cgroup" + b.config["linux"]["cgroupsPath"])
+    return glob.glob("/sys/fs/cgroup/*" + b.cgroup) + \
+        glob.glob("/sys/fs/cgroup" + b.cgroup)
 
 
 def with_mknod(b):
@@ -224,6 +224,6 @@ def test_hidden_unified_hierarchy_is_skipped(bundle, runtime, husk_bin):
         runtime.argv("run", "--bundle", b.path, b.id)
     r = runtime.raw(argv)
     assert r.returncode == 0, r.stderr
-    assert "memory:" + b.config["linux"]["cgroupsPath"] in r.stdout
+    assert "memory:" + b.cgroup in r.stdout
     assert leftovers(b) == []
-    assert not os.path.exists(UNIFIED + b.config["linux"]["cgroupsPath"])
+    assert not os.path.exists(UNIFIED + b.cgroup)

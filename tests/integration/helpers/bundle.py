@@ -121,7 +121,8 @@ def make_rootfs(rootfs):
 
 class Bundle:
     """A bundle directory.  `id` is the unique container id reserved for it;
-    its cgroupsPath is always the absolute "/husk-tests/<id>"."""
+    its cgroupsPath is cgroups_path(id): "/husk-tests-<pid>/<id>", or
+    "husk-tests-<pid>.slice:husk:<id>" under HUSK_CGROUP_MANAGER=systemd."""
 
     def __init__(self, path, cid, args=None):
         self.path = path
@@ -152,6 +153,11 @@ class Bundle:
             m["options"] = list(options)
         self.config["mounts"].append(m)
         return self
+
+    @property
+    def cgroup(self):
+        """The container's cgroup below the hierarchy root ("/a/b")."""
+        return cgroup_of(self.config)
 
     def namespaces(self):
         return [n["type"] for n in self.config["linux"]["namespaces"]]
@@ -188,6 +194,39 @@ class Bundle:
 # developers, benchmarks) never count each other's containers as leaks.
 CGROUP_PARENT = os.environ.get("HUSK_TEST_CGROUP_PARENT") or "husk-tests-%d" % os.getpid()
 
+# HUSK_CGROUP_MANAGER=systemd runs the suite with the systemd cgroup
+# manager: every runtime call gets --systemd-cgroup (GLOBAL_ARGS) and every
+# container a "slice:prefix:name" cgroupsPath in a slice of the session.
+CGROUP_MANAGER = os.environ.get("HUSK_CGROUP_MANAGER") or "cgroupfs"
+SYSTEMD = CGROUP_MANAGER == "systemd"
+GLOBAL_ARGS = ["--systemd-cgroup"] if SYSTEMD else []
+TEST_SLICE = CGROUP_PARENT + ".slice"
+
 
 def cgroups_path(cid):
+    if SYSTEMD:
+        return "%s:husk:%s" % (TEST_SLICE, cid)
     return "/%s/%s" % (CGROUP_PARENT, cid)
+
+
+def expand_slice(slice_):
+    """systemd's directory for a slice: "a-b.slice" is /a.slice/a-b.slice."""
+    if slice_ == "-.slice":
+        return ""
+    stem = slice_[:-len(".slice")]
+    parts = stem.split("-")
+    return "".join("/%s.slice" % "-".join(parts[:i + 1]) for i in range(len(parts)))
+
+
+def cgroup_of(config):
+    """Where a config's container cgroup is, below the hierarchy root."""
+    path = config.get("linux", {}).get("cgroupsPath", "")
+    if ":" not in path:
+        return path
+    slice_, prefix, name = path.split(":")
+    unit = "%s-%s.scope" % (prefix, name) if prefix else name + ".scope"
+    return "%s/%s" % (expand_slice(slice_ or "system.slice"), unit)
+
+
+# Where every test container's cgroup lives, below the hierarchy root.
+TEST_CGROUP_ROOT = expand_slice(TEST_SLICE) if SYSTEMD else "/" + CGROUP_PARENT

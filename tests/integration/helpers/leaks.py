@@ -3,7 +3,8 @@
 A snapshot records
   - mounts:  /proc/self/mountinfo lines that mention the session's temp dir
              or husk-tests,
-  - cgroups: every directory below /sys/fs/cgroup/*/husk-tests,
+  - cgroups: every directory below the session's test cgroup parent
+             (/sys/fs/cgroup/*/husk-tests-<pid>, or its systemd slice),
   - procs:   processes that belong to us: children of the test runner, any
              process in a cgroup under husk-tests, any process whose root,
              cwd or command line lies in the session's temp dir, and runtime
@@ -19,9 +20,9 @@ import glob
 import os
 import time
 
-from .bundle import CGROUP_PARENT
+from .bundle import CGROUP_PARENT, TEST_CGROUP_ROOT
 
-CGROUP_GLOBS = ["/sys/fs/cgroup/*/" + CGROUP_PARENT, "/sys/fs/cgroup/" + CGROUP_PARENT]
+CGROUP_GLOBS = ["/sys/fs/cgroup/*" + TEST_CGROUP_ROOT, "/sys/fs/cgroup" + TEST_CGROUP_ROOT]
 
 
 def _readlink(path):
@@ -105,7 +106,7 @@ class LeakChecker:
                 continue  # our own unreaped child: reaped by subprocess soon
             exe = _readlink("/proc/%d/exe" % pid)
             mine = (ppid == self.me
-                    or "/%s/" % CGROUP_PARENT in _read("/proc/%d/cgroup" % pid)
+                    or TEST_CGROUP_ROOT + "/" in _read("/proc/%d/cgroup" % pid)
                     or _readlink("/proc/%d/root" % pid).startswith(self.tmpdir)
                     or _readlink("/proc/%d/cwd" % pid).startswith(self.tmpdir)
                     or ((exe == self.binary or (exe.startswith("/memfd:") and self.name in exe))

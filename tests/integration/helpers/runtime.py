@@ -17,8 +17,9 @@ DEFAULT_TIMEOUT = 30
 
 
 class Runtime:
-    def __init__(self, binary, root, logdir, register=None):
+    def __init__(self, binary, root, logdir, register=None, global_args=()):
         self.binary = binary
+        self.global_args = list(global_args)   # before every call's own
         self.root = root
         self.logdir = logdir
         self.ids = []          # every container id this helper touched
@@ -31,7 +32,7 @@ class Runtime:
         argv = [self.binary]
         if root:
             argv += ["--root", self.root]
-        argv += list(global_args)
+        argv += self.global_args + list(global_args)
         argv += [str(a) for a in args]
         return argv
 

@@ -1,0 +1,132 @@
+"""The cgroup tests on a machine like most runc users have: pure cgroup v2 with
+systemd as PID 1. This machine is hybrid and has no systemd, so a QEMU
+guest (tests/guest/guest.py: this machine's own / over 9p, Debian's kernel,
+booted once per session) runs the cgroup and resource tests of this suite
+twice, with the runtime under test:
+
+  - v2-cgroupfs: the v2 cgroupfs driver (cgroups/v2*.c, the eBPF device
+    filter), with the usual /husk-tests-<pid>/<id> cgroupsPath;
+  - v2-systemd:  --systemd-cgroup, each container a transient scope in the
+    session's slice (HUSK_CGROUP_MANAGER=systemd), plus the systemd checks
+    of test_systemd_cgroup.py.
+
+Each inner run is one test here, failing with the inner summary; the inner
+totals are printed either way. Skips (with the reason) when QEMU, the kernel
+or busybox-static is missing, or with HUSK_SKIP_GUEST=1. Under TCG (no KVM)
+the guest boots in about 10 s and the two runs take minutes.
+
+Alone:  HUSK_BIN=$PWD/build/husk /usr/bin/python3 -m pytest -p no:cacheprovider \\
+            tests/integration/test_cgroup_guest.py
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tests", "guest"))
+import guest  # noqa: E402
+
+HUSK_BIN = os.path.abspath(os.environ.get("HUSK_BIN") or os.path.join(REPO, "build", "husk"))
+
+# The selection the lead's host check uses too, over the whole suite.
+SELECT = "cgroup or resources"
+RUNS = [("v2-cgroupfs", "cgroupfs"), ("v2-systemd", "systemd")]
+TIMEOUT = int(os.environ.get("HUSK_GUEST_TIMEOUT", "2400"))
+
+
+def inner_command():
+    lines = ["cd %s" % REPO,
+             "export HUSK_BIN=%s PYTHONDONTWRITEBYTECODE=1" % HUSK_BIN,
+             "echo \"$(uname -r), $(stat -f -c %T /sys/fs/cgroup), "
+             "$(cat /proc/1/comm) as PID 1\" > /results/about"]
+    for name, manager in RUNS:
+        lines.append(
+            "HUSK_CGROUP_MANAGER=%s timeout %d /usr/bin/python3 -m pytest -p no:cacheprovider "
+            "-q -rfE --junitxml=/results/%s.xml tests/integration -k '%s' "
+            "> /results/%s.log 2>&1; echo $? > /results/%s.rc"
+            % (manager, TIMEOUT, name, SELECT, name, name))
+    return "\n".join(lines)
+
+
+def _faults_build():
+    # The crash-safety tests among the selection run `make faults`; doing it
+    # here spares the guest compiling under emulation.
+    if os.path.realpath(HUSK_BIN) == os.path.realpath(os.path.join(REPO, "build", "husk")):
+        subprocess.run(["make", "-s", "faults"], cwd=REPO, capture_output=True, timeout=900)
+
+
+def _totals(path):
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return None
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    t = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
+    t["passed"] = t["tests"] - t["failures"] - t["errors"] - t["skipped"]
+    return t
+
+
+def _summary(log):
+    lines = [l for l in log.splitlines() if l.strip()]
+    return lines[-1] if lines else "(no output)"
+
+
+def _print(request, lines):
+    """To the terminal, past pytest's capture: the totals show either way."""
+    tr = request.config.pluginmanager.get_plugin("terminalreporter")
+    capman = request.config.pluginmanager.get_plugin("capturemanager")
+    if not tr or not capman:
+        return
+    with capman.global_and_fixture_disabled():
+        tr.write_line("")
+        for line in lines:
+            tr.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def guest_runs(request):
+    if os.environ.get("HUSK_SKIP_GUEST") == "1":
+        pytest.skip("HUSK_SKIP_GUEST=1")
+    try:
+        guest.check_host()
+        guest.find_kernel()
+    except guest.Unavailable as e:
+        pytest.skip("test guest unavailable: %s" % e)
+    _faults_build()
+    r = guest.run(inner_command(), timeout=TIMEOUT + 300)
+    out, lines = {}, []
+    for name, _ in RUNS:
+        rc = guest._read(os.path.join(r.dir, name + ".rc")).strip()
+        log = guest._read(os.path.join(r.dir, name + ".log"))
+        t = _totals(os.path.join(r.dir, name + ".xml"))
+        out[name] = {"rc": int(rc) if rc.isdigit() else None, "log": log, "totals": t}
+        lines.append("guest %s: %s%s" % (
+            name, _summary(log),
+            "" if not t else " (passed %(passed)d, failed %(failures)d, errors %(errors)d, "
+            "skipped %(skipped)d)" % t))
+    lines.append("guest: %s; %.0f s wall" % (
+        guest._read(os.path.join(r.dir, "about")).strip() or "did not report", r.seconds))
+    _print(request, lines)
+    out["_guest"] = r
+    yield out
+    if all(v.get("rc") == 0 for k, v in out.items() if k != "_guest"):
+        shutil.rmtree(r.dir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("name", [n for n, _ in RUNS])
+def test_guest(guest_runs, name):
+    g, res = guest_runs["_guest"], guest_runs[name]
+    if res["rc"] is None:
+        pytest.fail("guest run %s did not finish (guest rc=%s after %.0f s; results in %s)\n"
+                    "--- console (end) ---\n%s" % (name, g.rc, g.seconds, g.dir,
+                                                   g.console[-4000:]))
+    t = res["totals"]
+    failed = [l for l in res["log"].splitlines() if re.match(r"(FAILED|ERROR) ", l)]
+    assert res["rc"] == 0 and t and t["passed"] > 0, \
+        "guest run %s: %s\n%s\n(full log: %s/%s.log)" % (
+            name, _summary(res["log"]), "\n".join(failed) or res["log"][-3000:], g.dir, name)
