@@ -62,7 +62,7 @@ int cg_sd_expand_slice(const char *slice, char **out, husk_error **err)
 					 "follow a dash", slice);
 	/* Each level is "/<stem up to the dash>.slice": at most len + 7
 	 * bytes per level, and no more levels than bytes. */
-	buf = o = malloc((stem + 1) * (stem + 8) + 1);
+	buf = o = calloc(1, (stem + 1) * (stem + 8) + 1);
 	if (!buf)
 		abort();
 	for (size_t i = 0; i <= stem; i++) {
