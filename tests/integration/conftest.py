@@ -31,21 +31,7 @@ from helpers.bundle import GLOBAL_ARGS, SYSTEMD, TEST_SLICE, Bundle, make_rootfs
 from helpers.leaks import LeakChecker, _read  # noqa: E402
 from helpers.runtime import Runtime  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HUSK_BIN = os.path.abspath(os.environ.get("HUSK_BIN") or os.path.join(REPO, "build", "husk"))
-
-
-def _detect_runc():
-    if os.path.basename(HUSK_BIN).startswith("runc"):
-        return True
-    try:
-        r = subprocess.run([HUSK_BIN, "--version"], capture_output=True, text=True, timeout=10)
-        return r.stdout.startswith("runc ")
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-IS_RUNC = _detect_runc()
+from helpers.binary import HUSK_BIN, IS_RUNC, REPO  # noqa: E402,F401
 
 
 def pytest_configure(config):

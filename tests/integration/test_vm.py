@@ -14,7 +14,7 @@ import signal
 
 import pytest
 
-from conftest import HUSK_BIN, IS_RUNC
+from helpers.binary import HUSK_BIN, IS_RUNC
 from helpers.console import ConsoleReceiver
 from helpers.util import cgroup_procs, pid_gone, wait_for
 
