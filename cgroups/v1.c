@@ -135,7 +135,10 @@ static int v1_resolve(struct cgroup *cg, husk_error **err)
 }
 
 /* A new cpuset cgroup starts with no CPUs and no memory nodes, and no task
- * can join it until it has some: give it its parent's. */
+ * can join it until it has some: give it its parent's. The parent itself
+ * may still be empty when another husk made it a moment ago and has not
+ * filled it yet (concurrent creates under a new common parent): fill it
+ * first, from its own parent. The hierarchy's root is never empty. */
 static int cpuset_inherit(const char *dir, husk_error **err)
 {
 	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
@@ -148,6 +151,12 @@ static int cpuset_inherit(const char *dir, husk_error **err)
 		if (!val)
 			return -1;
 		val[strcspn(val, "\n")] = '\0';
+		if (!*val && strlen(parent) > strlen(CG_FS_ROOT "/")) {
+			free(val);
+			if (cpuset_inherit(parent, err) < 0 || !(val = cg_read_text(path, err)))
+				return -1;
+			val[strcspn(val, "\n")] = '\0';
+		}
 		if (*val && cg_write(dir, files[i], val, err) < 0)
 			return -1;
 	}
