@@ -204,6 +204,7 @@ int container_create(const struct husk_opts *o, const struct create_opts *c,
 	abs.pidfd_socket = pidfd_socket;
 	c = &abs;
 	j.st.id = strdup(c->id);
+	j.unprivileged = geteuid() != 0;
 	int r = store_validate_id(c->id, err);
 	if (r == 0)
 		r = create_load(&j, o, c, err);

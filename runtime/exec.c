@@ -43,6 +43,7 @@ static const struct {
 struct exec_job {
 	int ns_fds[ARRAY_SIZE(exec_ns)];
 	int pid_ns;
+	bool user_joined; /* by husk itself, before clone (rootless) */
 	int go[2];  /* child reads [0]: its cgroup is joined */
 	int err[2]; /* child writes [1]; EOF on execve */
 	int console_fd;
@@ -90,7 +91,7 @@ static int exec_child_setup(const struct exec_job *j, const struct spec_process 
 		return husk_fail(err, EPIPE, "exec: parent went away");
 	if (exec_join_ns(j, err) < 0)
 		return -1;
-	if (j->ns_fds[0] >= 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+	if ((j->ns_fds[0] >= 0 || j->user_joined) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return husk_fail(err, errno, "become root in the container's user namespace");
 	if (p->terminal && console_setup(j->console_fd, p, err) < 0)
 		return -1;
@@ -169,6 +170,16 @@ static pid_t exec_clone(struct exec_job *j, struct container *c, const struct sp
 	struct clone_args args = { .flags = CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)pidfd,
 				   .exit_signal = SIGCHLD };
 
+	/* Unprivileged, only a member of the container's user namespace may
+	 * join its pid namespace: husk joins it itself, for good. It has
+	 * nothing the container's processes do not (runtime/rootless.h). */
+	if (j->ns_fds[0] >= 0 && geteuid() != 0) {
+		if (setns(j->ns_fds[0], CLONE_NEWUSER) < 0)
+			return husk_fail(err, errno, "join the container's user namespace");
+		close(j->ns_fds[0]);
+		j->ns_fds[0] = -1;
+		j->user_joined = true;
+	}
 	if (j->pid_ns >= 0) {
 		own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 		if (own_pidns < 0 || setns(j->pid_ns, CLONE_NEWPID) < 0)
