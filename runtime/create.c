@@ -34,6 +34,7 @@
 #include "log.h"
 #include "proc.h"
 #include "process_start.h"
+#include "rootless.h"
 #include "seccomp.h"
 #include "store.h"
 #include "sync.h"
@@ -83,6 +84,8 @@ static int create_validate(struct create_job *j, const struct husk_opts *o,
 		return husk_fail(err, 0, "cannot allocate tty if husk will detach without setting console socket");
 	if (!s->process->terminal && c->console_socket)
 		return husk_fail(err, 0, "cannot use console socket if husk will not detach or allocate tty");
+	if (j->unprivileged && rootless_validate(s, err) < 0)
+		return -1;
 	if (ns_validate(s, err) < 0 || rootfs_validate(s, j->rootfs, err) < 0 ||
 	    process_validate_lsm(s->process, err) < 0 || netns_validate(s, c->network, err) < 0)
 		return -1;

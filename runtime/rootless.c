@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,40 @@ char *rootless_default_root(husk_error **err)
 	if (asprintf(&root, "%s/husk", xdg) < 0)
 		return husk_fail(err, ENOMEM, "state directory"), NULL;
 	return root;
+}
+
+static bool id_mapped(const struct spec_id_mapping *m, size_t n, unsigned long id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (id >= m[i].container_id && id - m[i].container_id < m[i].size)
+			return true;
+	return false;
+}
+
+int rootless_validate(const struct spec *s, husk_error **err)
+{
+	const struct spec_namespace *user = spec_find_namespace(s, CLONE_NEWUSER);
+	const struct spec_linux *l = s->linux_;
+
+	if (!user)
+		return husk_fail(err, 0, "config.json: linux.namespaces: husk runs as uid %u, not "
+				 "root: the container needs a user namespace (see `husk spec "
+				 "--rootless`)", (unsigned)geteuid());
+	for (size_t i = 0; !user->path && i < s->n_mounts; i++) {
+		const struct spec_mount *m = &s->mounts[i];
+		for (size_t k = 0; k < m->n_options; k++) {
+			const char *o = m->options[k];
+			if (strncmp(o, "uid=", 4) && strncmp(o, "gid=", 4))
+				continue;
+			bool uid = o[0] == 'u';
+			unsigned long id = strtoul(o + 4, NULL, 10);
+			if (!(uid ? id_mapped(l->uid_mappings, l->n_uid_mappings, id)
+				  : id_mapped(l->gid_mappings, l->n_gid_mappings, id)))
+				return husk_fail(err, 0, "config.json: mounts[%zu].options: %s: not "
+						 "mapped by linux.%sMappings", i, o, uid ? "uid" : "gid");
+		}
+	}
+	return 0;
 }
 
 static bool maps_only(const struct spec_id_mapping *m, size_t n, unsigned id)

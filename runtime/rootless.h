@@ -40,6 +40,12 @@ bool rootless_auto(void);
  * root and XDG_RUNTIME_DIR is unset. */
 char *rootless_default_root(husk_error **err);
 
+/* What an unprivileged caller cannot do, refused before anything is made,
+ * as runc refuses it: a container without a user namespace, and uid=/gid=
+ * mount options naming an id its new user namespace does not map:
+ *   config.json: mounts[2].options: gid=5: not mapped by linux.gidMappings */
+int rootless_validate(const struct spec *s, husk_error **err);
+
 /* Writes pid's uid_map and gid_map as an unprivileged caller (see above).
  * Errors name the mapping and the helper's exit status; the helper's own
  * message (which range /etc/subuid lacks) is on stderr before it. */
