@@ -143,7 +143,7 @@ def session():
 
 
 # ---------------------------------------------------------------- fixtures --
-@pytest.fixture
+@pytest.fixture(scope="session")
 def husk_bin():
     return HUSK_BIN
 

@@ -17,7 +17,6 @@ import time
 
 import pytest
 
-from conftest import HUSK_BIN, IS_RUNC
 from helpers.bundle import make_rootfs
 from helpers.runtime import Runtime
 
@@ -57,7 +56,7 @@ def _free_subid_base():
 class User:
     """The test user, and husk run as it."""
 
-    def __init__(self, name, session_dir):
+    def __init__(self, name, session_dir, binary):
         pw = pwd.getpwnam(name)
         self.name, self.uid, self.gid, self.home = name, pw.pw_uid, pw.pw_gid, pw.pw_dir
         self.dir = os.path.join(session_dir, "rootless")
@@ -71,8 +70,10 @@ class User:
         os.chmod(self.dir, 0o755)
         os.chmod(self.xdg, 0o700)
         # A copy the user may run wherever the checkout lives (/root, ...).
-        self.binary = os.path.join(self.dir, os.path.basename(HUSK_BIN))
-        shutil.copy2(HUSK_BIN, self.binary)
+        self.binary = os.path.join(self.dir, os.path.basename(binary))
+        shutil.copy2(binary, self.binary)
+        r = _run([binary, "--version"])
+        self.is_runc = r.stdout.startswith("runc ")
         os.chmod(self.binary, 0o755)
         self.subuid = _subid_range("/etc/subuid", name)
         self.subgid = _subid_range("/etc/subgid", name)
@@ -81,7 +82,7 @@ class User:
 
     @property
     def state_dir(self):
-        return os.path.join(self.xdg, "runc" if IS_RUNC else "husk")
+        return os.path.join(self.xdg, "runc" if self.is_runc else "husk")
 
     def env(self, xdg=True):
         env = dict(os.environ, HOME=self.home, USER=self.name, LOGNAME=self.name)
@@ -175,7 +176,7 @@ def _remove_user(name, user):
 
 
 @pytest.fixture(scope="module")
-def user(session):
+def user(session, husk_bin):
     if os.geteuid() != 0:
         pytest.skip("rootless tests create a user: the suite must run as root")
     for tool in ("useradd", "userdel", "usermod", "setpriv"):
@@ -192,7 +193,7 @@ def user(session):
             base = _free_subid_base()
             rng = "%d-%d" % (base, base + 65535)
             _run(["usermod", "--add-subuids", rng, "--add-subgids", rng, name])
-        u = User(name, session.dir)
+        u = User(name, session.dir, husk_bin)
         probe = u.sh("unshare", "--user", "--map-root-user", "true")
         if probe.returncode != 0:
             sysctl = "/proc/sys/kernel/unprivileged_userns_clone"
@@ -302,7 +303,7 @@ def test_mapping_outside_the_subuid_range_fails_clearly(user):
                                         {"containerID": 1, "hostID": 1, "size": 10}]
     r = b.run()
     assert r.returncode != 0
-    if not IS_RUNC:
+    if not user.is_runc:
         assert "linux.uidMappings" in r.stderr and "newuidmap" in r.stderr
     assert user.containers() == []
 
@@ -379,7 +380,7 @@ def test_runs_without_a_cgroup(user):
                        ["/sys/fs/cgroup/" + c for c in os.listdir("/sys/fs/cgroup")] +
                        ["/sys/fs/cgroup"])]
         assert made == []
-        if not IS_RUNC:   # without a cgroup, ps and kill --all use the pid namespace
+        if not user.is_runc:   # without a cgroup, ps and kill --all use the pid namespace
             r = user.husk("exec", "--detach", b.id, "sleep", "301")
             assert r.returncode == 0, r.stderr
             r = user.husk("ps", "--format", "json", b.id)
@@ -398,7 +399,7 @@ def test_memory_limit_without_a_cgroup_fails_and_leaves_nothing(user):
     before = set(os.listdir("/proc"))
     r = b.run()
     assert r.returncode != 0
-    if not IS_RUNC:
+    if not user.is_runc:
         assert "linux.resources.memory.limit" in r.stderr, r.stderr
         assert "cgroup" in r.stderr
     assert user.containers() == []
