@@ -5,7 +5,8 @@ looks at exit codes, or expects husk to fail anyway.
 ASan and LeakSanitizer write their reports to files, whichever process hit
 them and wherever its stderr went: tests/run.sh sets ASAN_OPTIONS log_path
 to $HUSK_SANITIZER_LOG/asan (files asan.<pid>). GCC's UBSan only writes to
-stderr: the runtime helpers scan what husk printed (`scan`). conftest.py
+stderr: the runtime helpers scan what husk printed (`scan`), as they do
+for ASan in a process that cannot reach the log directory. conftest.py
 fails the test after which either shows up (`take`).
 """
 import os
@@ -13,8 +14,11 @@ import re
 
 LOG_DIR = os.environ.get("HUSK_SANITIZER_LOG") or None
 
-# "file.c:12:5: runtime error: ...", "==123==ERROR: AddressSanitizer: ..."
-_REPORT = re.compile(r"(\S+:\d+:\d+: runtime error: |ERROR: (Address|Leak|UndefinedBehavior)Sanitizer)")
+# UBSan's "file.c:12:5: runtime error: ...", and every sanitizer's
+# "==123==ERROR: AddressSanitizer: ..." (also "==123==ERROR: Can't open
+# file: <log_path>" from a process that no longer sees the log directory,
+# such as the container's init after pivot_root).
+_REPORT = re.compile(r"(\S+:\d+:\d+: runtime error: |==\d+==ERROR: )")
 
 _found = []
 _seen = set()
