@@ -28,9 +28,10 @@ struct husk_opts {
 	bool log_json;        /* --log-format json */
 	bool debug;
 	enum cgroup_manager_opt cgroup_manager;
-	/* --rootless resolved (true, false, auto): a cgroup husk may not
-	 * create means none, as runc's rootless cgroup manager does. */
-	bool rootless;
+	/* --rootless: 1, 0, or -1 for auto (the default), which only a
+	 * failing cgroup creation resolves (rootless_auto()): then a cgroup
+	 * husk may not create means none, as with runc. */
+	int rootless;
 	const char *argv0;
 };
 

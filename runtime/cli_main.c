@@ -65,10 +65,13 @@ static int apply_global(struct husk_opts *o, int id, const char *v, husk_error *
 		return 0;
 	case G_DEBUG: return cli_bool("debug", v, &o->debug, err);
 	case G_ROOTLESS:
-		if (!strcmp(v, "auto"))
-			o->rootless = rootless_auto();
-		else if (cli_bool("rootless", v, &o->rootless, err) < 0)
+		if (!strcmp(v, "auto")) {
+			o->rootless = -1;
+			return 0;
+		}
+		if (cli_bool("rootless", v, &b, err) < 0)
 			return -1;
+		o->rootless = b;
 		return 0;
 	case G_SYSTEMD:
 		if (cli_bool("systemd-cgroup", v, &b, err) < 0)
@@ -127,7 +130,7 @@ static int run_main(struct husk_opts *o, int argc, char **argv, command_lookup_f
 
 int cli_main(int argc, char **argv, command_lookup_fn find)
 {
-	struct husk_opts o = { .rootless = rootless_auto(), .argv0 = argv[0] };
+	struct husk_opts o = { .rootless = -1, .argv0 = argv[0] };
 	husk_error *err = NULL;
 
 	/* Hooks and pipes that close early must not kill us. */

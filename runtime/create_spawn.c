@@ -205,7 +205,7 @@ static int create_cgroup(struct create_job *j, const struct husk_opts *o, husk_e
 		j->cgroup_made = true;
 		return 0;
 	}
-	if (!o->rootless || !rootless_cgroup_denied(*err))
+	if (!rootless_cgroup_denied(*err) || !(o->rootless < 0 ? rootless_auto() : o->rootless))
 		return -1;
 	husk_error *denied = *err;
 	*err = NULL;
