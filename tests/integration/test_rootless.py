@@ -388,6 +388,8 @@ def test_runs_without_a_cgroup(user):
             assert len(json.loads(r.stdout)) == 2
             r = user.husk("pause", b.id)
             assert r.returncode != 0 and "freez" in r.stderr
+            r = user.husk("update", "--memory", "100m", b.id)
+            assert r.returncode != 0 and "no cgroup" in r.stderr
     finally:
         user.husk("delete", "--force", b.id)
     assert user.containers() == []
