@@ -22,7 +22,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/trampoline/blob.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit unit-bins install clean asan lint demo bench bench-vm fuzz
+.PHONY: all deps test unit unit-bins install clean asan asan-bin lint demo bench bench-vm fuzz
 all: $(BUILD)/husk $(BUILD)/husk-image $(BUILD)/husk-agent
 
 $(BUILD)/%.o: %.c
@@ -83,9 +83,15 @@ unit-bins: $(UNIT_BIN)
 test:
 	bash tests/run.sh
 
+ASAN_FLAGS := CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer' \
+	      LDFLAGS='-fsanitize=address,undefined'
 asan:
-	$(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer' \
-		LDFLAGS='-fsanitize=address,undefined' unit
+	$(MAKE) BUILD=build-asan $(ASAN_FLAGS) unit
+
+# husk and husk-image under ASan + UBSan, for the integration suite
+# (tests/run.sh). Not husk-agent: it is static, which ASan cannot be.
+asan-bin:
+	$(MAKE) BUILD=build-asan $(ASAN_FLAGS) build-asan/husk build-asan/husk-image
 
 # libFuzzer targets (clang) for the parsers of untrusted input, FUZZ_SECONDS each.
 fuzz:

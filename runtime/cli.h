@@ -21,11 +21,17 @@ enum cgroup_manager_opt {
 };
 
 struct husk_opts {
-	const char *root;     /* --root, default /run/husk */
+	/* --root; default /run/husk, or $XDG_RUNTIME_DIR/husk when not root
+	 * (runtime/rootless.h); NULL only for commands that keep no state. */
+	const char *root;
 	const char *log_path; /* --log */
 	bool log_json;        /* --log-format json */
 	bool debug;
 	enum cgroup_manager_opt cgroup_manager;
+	/* --rootless: 1, 0, or -1 for auto (the default), which only a
+	 * failing cgroup creation resolves (rootless_auto()): then a cgroup
+	 * husk may not create means none, as with runc. */
+	int rootless;
 	const char *argv0;
 };
 

@@ -10,6 +10,7 @@
 #include "../spec/state.h"
 #include "commands.h"
 #include "log.h"
+#include "rootless.h"
 #include "store.h"
 
 enum { G_ROOT = 1, G_LOG, G_LOG_FORMAT, G_DEBUG, G_SYSTEMD, G_CGMGR, G_ROOTLESS, G_CRIU, G_VERSION };
@@ -38,13 +39,15 @@ static void print_usage(void)
 	for (const struct command *c = command_list(); c->name; c++)
 		printf("   %-10s %s\n", c->name, c->summary);
 	printf("\nGLOBAL OPTIONS:\n"
-	       "   --root value            state directory (default: " HUSK_DEFAULT_ROOT ")\n"
+	       "   --root value            state directory (default: " HUSK_DEFAULT_ROOT ",\n"
+	       "                           or $XDG_RUNTIME_DIR/husk when not root)\n"
 	       "   --log value             log file (default: stderr only)\n"
 	       "   --log-format value      text or json (default: text)\n"
 	       "   --debug                 debug logging\n"
 	       "   --systemd-cgroup        place containers with systemd (same as --cgroup-manager systemd)\n"
 	       "   --cgroup-manager value  cgroupfs, systemd or disabled (default: cgroupfs)\n"
-	       "   --rootless value        true, false or auto (accepted for compatibility)\n"
+	       "   --rootless value        true: run without a cgroup where husk may not make\n"
+	       "                           one; false; auto: true when not root (default: auto)\n"
 	       "   --help, -h              show help\n"
 	       "   --version, -v           print the version\n");
 }
@@ -61,6 +64,15 @@ static int apply_global(struct husk_opts *o, int id, const char *v, husk_error *
 		o->log_json = !strcmp(v, "json");
 		return 0;
 	case G_DEBUG: return cli_bool("debug", v, &o->debug, err);
+	case G_ROOTLESS:
+		if (!strcmp(v, "auto")) {
+			o->rootless = -1;
+			return 0;
+		}
+		if (cli_bool("rootless", v, &b, err) < 0)
+			return -1;
+		o->rootless = b;
+		return 0;
 	case G_SYSTEMD:
 		if (cli_bool("systemd-cgroup", v, &b, err) < 0)
 			return -1;
@@ -103,6 +115,13 @@ static int run_main(struct husk_opts *o, int argc, char **argv, command_lookup_f
 	const struct command *c = find(argv[p.i]);
 	if (!c)
 		return husk_fail(err, 0, "no such command \"%s\"", argv[p.i]);
+	/* Only spec and features do without a state directory. */
+	_cleanup_free_ char *root = NULL;
+	if (!o->root && c->fn != cmd_spec && c->fn != cmd_features) {
+		o->root = root = rootless_default_root(err);
+		if (!root)
+			return husk_error_wrap(err, "%s", c->name);
+	}
 	int r = c->fn(o, argc - p.i, argv + p.i, err);
 	if (r < 0)
 		husk_error_wrap(err, "%s", c->name);
@@ -111,7 +130,7 @@ static int run_main(struct husk_opts *o, int argc, char **argv, command_lookup_f
 
 int cli_main(int argc, char **argv, command_lookup_fn find)
 {
-	struct husk_opts o = { .root = HUSK_DEFAULT_ROOT, .argv0 = argv[0] };
+	struct husk_opts o = { .rootless = -1, .argv0 = argv[0] };
 	husk_error *err = NULL;
 
 	/* Hooks and pipes that close early must not kill us. */

@@ -170,7 +170,8 @@ int cmd_update(const struct husk_opts *o, int argc, char **argv, husk_error **er
 	r = container_load(o, id, &c, err);
 	if (r == 0 && !container_init_alive(&c))
 		r = husk_fail(err, 0, "container not running");
-	if (r == 0 && !c.cg)
+	/* Disabled (rootless without a cgroup): nothing would take the limits. */
+	if (r == 0 && (!c.cg || !*cgroup_path(c.cg)))
 		r = husk_fail(err, 0, "container %s has no cgroup", id);
 	if (r == 0)
 		r = cgroup_update(c.cg, res, err);

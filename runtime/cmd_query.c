@@ -14,6 +14,7 @@
 #include "../cgroups/cgroup.h"
 #include "commands.h"
 #include "container.h"
+#include "proc.h"
 
 #define JSON_OUT (JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -133,8 +134,15 @@ static int container_pid_list(const struct husk_opts *o, const char *id, pid_t *
 	int r = container_load(o, id, &c, err);
 	if (r == 0 && !c.cg)
 		r = husk_fail(err, 0, "container %s has no cgroup", id);
-	if (r == 0)
+	/* No cgroup (rootless): the processes of its pid namespace. */
+	if (r == 0 && !*cgroup_path(c.cg)) {
+		int e = proc_pidns_pids(c.st.pid, pids, n);
+		if (e < 0)
+			r = husk_fail(err, e == -EEXIST ? 0 : -e, "container %s has no cgroup%s", id,
+				      e == -EEXIST ? " nor a pid namespace of its own" : "");
+	} else if (r == 0) {
 		r = cgroup_pids(c.cg, pids, n, err);
+	}
 	container_release(&c);
 	return r;
 }

@@ -17,6 +17,7 @@
 #include "../netns/netns.h"
 #include "hooks.h"
 #include "log.h"
+#include "proc.h"
 #include "store.h"
 
 int signal_from_name(const char *name)
@@ -60,6 +61,13 @@ int container_signal(struct container *c, int sig, bool all, husk_error **err)
 	 * the monitor (SIGKILL takes the whole VM down with it). */
 	if (all && !c->st.vm && c->cg && *cgroup_path(c->cg))
 		return cgroup_kill_all(c->cg, sig, err);
+	/* No cgroup (rootless): every process of its own pid namespace. */
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+	if (all && proc_pidns_pids(c->st.pid, &pids, &n) == 0)
+		for (size_t i = 0; i < n; i++)
+			if (pids[i] != c->st.pid)
+				kill(pids[i], sig);
 	_cleanup_close_ int pidfd = container_pidfd(c);
 	if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
 		return errno == ESRCH ? husk_fail(err, 0, "container not running")

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "proc.h"
 #include "process_start.h"
+#include "rootless.h"
 #include "seccomp.h"
 #include "store.h"
 #include "sync.h"
@@ -84,6 +85,7 @@ static int create_validate(struct create_job *j, const struct husk_opts *o,
 		return husk_fail(err, 0, "cannot allocate tty if husk will detach without setting console socket");
 	if (!s->process->terminal && c->console_socket)
 		return husk_fail(err, 0, "cannot use console socket if husk will not detach or allocate tty");
+	if (j->unprivileged && rootless_validate(s, err) < 0)
 	if (j->vm && vm_validate(s, c, err) < 0)
 		return -1;
 	if (ns_validate(s, err) < 0 || rootfs_validate(s, j->rootfs, err) < 0 ||
@@ -211,6 +213,7 @@ int container_create(const struct husk_opts *o, const struct create_opts *c,
 	abs.vm_kernel = vm_kernel;
 	c = &abs;
 	j.st.id = strdup(c->id);
+	j.unprivileged = geteuid() != 0;
 	int r = store_validate_id(c->id, err);
 	if (r == 0)
 		r = create_load(&j, o, c, err);

@@ -20,6 +20,7 @@ struct create_job {
 	bool vm; /* a micro-VM: vm/create.c drives it instead of an init */
 	bool cgroup_made;
 	bool cloned_into_cgroup; /* clone3(CLONE_INTO_CGROUP) placed it in cgroup2 */
+	bool unprivileged; /* husk's euid is not 0: see runtime/rootless.h */
 	/* fds, closed in create_job_free(); keep them together, in this order */
 	int sync[2];  /* [0] parent, [1] init */
 	int start[2]; /* init reads [0]; `start` writes via /proc/<pid>/fd */

@@ -28,7 +28,9 @@
 #include "hooks.h"
 #include "init.h"
 #include "proc.h"
+#include "log.h"
 #include "report.h"
+#include "rootless.h"
 #include "store.h"
 #include "sync.h"
 
@@ -47,7 +49,7 @@ static void create_child(struct create_job *j, const struct create_opts *c)
 		.spec = j->spec, .opts = c, .state = &j->st, .rootfs = j->rootfs,
 		.ns = &j->ns, .seccomp = j->seccomp, .sync_fd = j->sync[1],
 		.start_rd = j->start[0], .exec_wr = j->exec[1], .console_fd = j->console_fd,
-		.listener_fd = j->listener_fd, .cg = j->cg,
+		.listener_fd = j->listener_fd, .cg = j->cg, .dumpable = j->unprivileged,
 	};
 	init_main(&ctx);
 }
@@ -196,12 +198,36 @@ static int create_persist(struct create_job *j, const struct create_opts *c, hus
 	return sync_send_type(j->sync[0], SYNC_COMMIT, err);
 }
 
+/* Rootless (runtime/rootless.h): a cgroup we may not create means none,
+ * unless the config sets limits. */
+static int create_cgroup(struct create_job *j, const struct husk_opts *o, husk_error **err)
+{
+	if (cgroup_create(j->cg, j->spec->linux_->resources, err) == 0) {
+		j->cgroup_made = true;
+		return 0;
+	}
+	if (!rootless_cgroup_denied(*err) || !(o->rootless < 0 ? rootless_auto() : o->rootless))
+		return -1;
+	husk_error *denied = *err;
+	*err = NULL;
+	int r = rootless_check_resources(j->spec->linux_->resources, denied, err);
+	if (r == 0) {
+		_cleanup_free_ char *why = husk_error_text(denied);
+		log_debug(o, "rootless: running without a cgroup: %s", why);
+	}
+	husk_error_free(&denied);
+	if (r < 0)
+		return -1;
+	cgroup_free(j->cg);
+	j->cg = cgroup_new(NULL, NULL, CGROUP_MANAGER_DISABLED, err);
+	return j->cg ? 0 : -1;
+}
+
 int create_run(struct create_job *j, const struct husk_opts *o, const struct create_opts *c,
 	       husk_error **err)
 {
-	if (cgroup_create(j->cg, j->spec->linux_->resources, err) < 0)
+	if (create_cgroup(j, o, err) < 0)
 		return -1;
-	j->cgroup_made = true;
 	if (create_persist_early(j, true, err) < 0)
 		return -1;
 	FAULT_POINT("create-after-cgroup");

@@ -43,6 +43,7 @@ static const struct {
 struct exec_job {
 	int ns_fds[ARRAY_SIZE(exec_ns)];
 	int pid_ns;
+	bool user_joined; /* by the helper that cloned us (rootless) */
 	int go[2];  /* child reads [0]: its cgroup is joined */
 	int err[2]; /* child writes [1]; EOF on execve */
 	int console_fd;
@@ -90,7 +91,7 @@ static int exec_child_setup(const struct exec_job *j, const struct spec_process 
 		return husk_fail(err, EPIPE, "exec: parent went away");
 	if (exec_join_ns(j, err) < 0)
 		return -1;
-	if (j->ns_fds[0] >= 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+	if ((j->ns_fds[0] >= 0 || j->user_joined) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return husk_fail(err, errno, "become root in the container's user namespace");
 	if (p->terminal && console_setup(j->console_fd, p, false, err) < 0)
 		return -1;
@@ -161,6 +162,66 @@ static int exec_console(struct exec_job *j, const struct spec_process *p,
 	return 0;
 }
 
+/* In the exec process, before exec_child(): husk's fds it must not keep. */
+static void exec_child_close(struct exec_job *j, struct container *c)
+{
+	close(j->go[1]);
+	close(j->err[0]);
+	close(c->dirfd);
+	close(c->rootfd);
+}
+
+/*
+ * Unprivileged, only a member of the container's user namespace may join
+ * its pid namespace, and nothing may leave either again (rootless.h). So
+ * a helper joins both and clones the exec process as husk's own child
+ * (CLONE_PARENT), reports its pid and exits; husk stays where it is.
+ */
+static pid_t exec_clone_unprivileged(struct exec_job *j, struct container *c,
+				     const struct spec *s, const struct spec_process *p,
+				     const struct exec_opts *o, int *pidfd, husk_error **err)
+{
+	_cleanup_close_ int rd = -1, wr = -1;
+	struct clone_args args = { .exit_signal = SIGCHLD };
+	int fds[2], reply[2] = { -1, 0 }; /* pid, errno */
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return husk_fail(err, errno, "exec: pipe");
+	rd = fds[0];
+	wr = fds[1];
+	pid_t helper = proc_clone(&args);
+	if (helper == 0) {
+		/* Its exit signal is the helper's, SIGCHLD: clone3 wants 0 here. */
+		struct clone_args child = { .flags = CLONE_PARENT };
+		if (setns(j->ns_fds[0], CLONE_NEWUSER) == 0 &&
+		    (j->pid_ns < 0 || setns(j->pid_ns, CLONE_NEWPID) == 0))
+			reply[0] = proc_clone(&child);
+		if (reply[0] == 0) {
+			close(j->ns_fds[0]);
+			j->ns_fds[0] = -1;
+			j->user_joined = true;
+			exec_child_close(j, c);
+			exec_child(j, s, p, o->preserve_fds);
+		}
+		reply[1] = errno;
+		_exit(write(wr, reply, sizeof(reply)) == sizeof(reply) ? 0 : 1);
+	}
+	if (helper < 0)
+		return husk_fail(err, errno, "clone exec helper");
+	close(wr);
+	wr = -1;
+	ssize_t n = read(rd, reply, sizeof(reply));
+	waitpid(helper, NULL, 0);
+	if (n != sizeof(reply) || reply[0] < 0)
+		return husk_fail(err, n == sizeof(reply) ? reply[1] : EPIPE,
+				 "join the container's user and pid namespaces");
+	/* Our unreaped child: its pid cannot have been reused. */
+	*pidfd = (int)syscall(SYS_pidfd_open, reply[0], 0);
+	if (*pidfd < 0)
+		return husk_fail(err, errno, "pidfd of exec process %d", reply[0]);
+	return reply[0];
+}
+
 static pid_t exec_clone(struct exec_job *j, struct container *c, const struct spec *s,
 			const struct spec_process *p, const struct exec_opts *o, int *pidfd,
 			husk_error **err)
@@ -169,6 +230,8 @@ static pid_t exec_clone(struct exec_job *j, struct container *c, const struct sp
 	struct clone_args args = { .flags = CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)pidfd,
 				   .exit_signal = SIGCHLD };
 
+	if (j->ns_fds[0] >= 0 && geteuid() != 0)
+		return exec_clone_unprivileged(j, c, s, p, o, pidfd, err);
 	if (j->pid_ns >= 0) {
 		own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 		if (own_pidns < 0 || setns(j->pid_ns, CLONE_NEWPID) < 0)
@@ -176,10 +239,7 @@ static pid_t exec_clone(struct exec_job *j, struct container *c, const struct sp
 	}
 	pid_t pid = proc_clone(&args);
 	if (pid == 0) {
-		close(j->go[1]);
-		close(j->err[0]);
-		close(c->dirfd);
-		close(c->rootfd);
+		exec_child_close(j, c);
 		exec_child(j, s, p, o->preserve_fds);
 	}
 	int saved = errno;

@@ -152,9 +152,12 @@ void init_main(const struct init_ctx *ctx)
 
 	/* Until it is set up, the init must not outlive `husk create`; and
 	 * until it execs, it is the host's husk: keep /proc/<pid>/exe and
-	 * friends out of reach of the container's processes (execve resets it). */
+	 * friends out of reach of the container's processes (execve resets it).
+	 * Rootless, it has nothing they lack, and its unprivileged parent
+	 * needs that /proc/<pid> (runtime/rootless.h). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (!ctx->dumpable)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (init_setup(ctx, &host_pid, &exe, &err) < 0) {
 		sync_send_error(ctx->sync_fd, err);
 		_exit(1);

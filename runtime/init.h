@@ -27,6 +27,9 @@ struct init_ctx {
 	int console_fd; /* console socket, or -1 */
 	int listener_fd; /* linux.seccomp.listenerPath, connected, or -1 */
 	const struct cgroup *cg; /* where the parent puts us (SYNC_CGROUP_DONE) */
+	/* Stay dumpable: an unprivileged parent must write our uid_map, and
+	 * `start` open our start pipe, through /proc/<pid> (rootless.h). */
+	bool dumpable;
 };
 
 __attribute__((noreturn)) void init_main(const struct init_ctx *ctx);

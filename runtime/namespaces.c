@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "../base/cleanup.h"
+#include "rootless.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -118,10 +119,14 @@ static int write_map(pid_t pid, const char *file, const struct spec_id_mapping *
 int ns_write_mappings(pid_t pid, const struct spec *s, husk_error **err)
 {
 	const struct spec_linux *l = s->linux_;
-	if (write_map(pid, "uid_map", l->uid_mappings, l->n_uid_mappings, err) < 0 ||
-	    write_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings, err) < 0)
-		return husk_error_wrap(err, "user namespace mappings");
-	return 0;
+	int r;
+
+	if (geteuid() != 0)
+		r = rootless_write_mappings(pid, s, err);
+	else
+		r = write_map(pid, "uid_map", l->uid_mappings, l->n_uid_mappings, err) < 0 ||
+		    write_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings, err) < 0 ? -1 : 0;
+	return r < 0 ? husk_error_wrap(err, "user namespace mappings") : 0;
 }
 
 static int ns_write_time_offsets(const struct spec *s, husk_error **err)

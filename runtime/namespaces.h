@@ -42,7 +42,8 @@ void ns_plan_close(struct ns_plan *plan);
 /* True when the container has (new or joined) a namespace of this type. */
 bool ns_owned(const struct spec *s, int type);
 
-/* Parent: writes /proc/<pid>/{uid,gid}_map from the config. */
+/* Parent: writes /proc/<pid>/{uid,gid}_map from the config; as an
+ * unprivileged caller through runtime/rootless.h. */
 int ns_write_mappings(pid_t pid, const struct spec *s, husk_error **err);
 
 /* Child: joins, unshares and sets the time offsets, as planned; all but a

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -9,7 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/sched.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+
+#include "../base/cleanup.h"
 
 int proc_stat(pid_t pid, char *state, uint64_t *start_time)
 {
@@ -52,4 +56,48 @@ pid_t proc_clone(struct clone_args *args)
 	 * child_tid, tls. */
 	return (pid_t)syscall(SYS_clone, (unsigned long)args->flags | args->exit_signal, 0UL,
 			      (void *)(uintptr_t)args->pidfd, NULL, 0UL);
+}
+
+static int pidns_of(const char *pid, struct stat *st)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/pid", pid);
+	return stat(path, st) < 0 ? -errno : 0;
+}
+
+int proc_pidns_pids(pid_t member, pid_t **pids, size_t *n)
+{
+	char name[16];
+	struct stat ns, self, st;
+	size_t cap = 0;
+
+	*pids = NULL;
+	*n = 0;
+	snprintf(name, sizeof(name), "%d", member);
+	int r = pidns_of(name, &ns);
+	if (r < 0 || (r = pidns_of("self", &self)) < 0)
+		return r;
+	if (ns.st_ino == self.st_ino && ns.st_dev == self.st_dev)
+		return -EEXIST;
+	_cleanup_closedir_ DIR *d = opendir("/proc");
+	if (!d)
+		return -errno;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' || pidns_of(e->d_name, &st) < 0 ||
+		    st.st_ino != ns.st_ino || st.st_dev != ns.st_dev)
+			continue;
+		if (*n == cap) {
+			pid_t *more = realloc(*pids, (cap = cap ? 2 * cap : 16) * sizeof(*more));
+			if (!more) {
+				free(*pids);
+				*pids = NULL;
+				*n = 0;
+				return -ENOMEM;
+			}
+			*pids = more;
+		}
+		(*pids)[(*n)++] = (pid_t)atoi(e->d_name);
+	}
+	return 0;
 }

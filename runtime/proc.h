@@ -10,6 +10,12 @@
  * process; -errno when it is gone. */
 int proc_stat(pid_t pid, char *state, uint64_t *start_time);
 
+/* The host pids of every process in the pid namespace of member, read
+ * from /proc (processes of the container without a cgroup). *pids is
+ * heap-allocated, NULL when *n is 0. -EEXIST when that namespace is ours:
+ * it would be every process on the host. */
+int proc_pidns_pids(pid_t member, pid_t **pids, size_t *n);
+
 struct clone_args;
 
 /* clone3() as fork() does it (no new stack), falling back to the older

@@ -27,6 +27,7 @@ import pytest
 sys.dont_write_bytecode = True   # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from helpers import sanitizer  # noqa: E402
 from helpers.bundle import GLOBAL_ARGS, SYSTEMD, TEST_SLICE, Bundle, make_rootfs  # noqa: E402
 from helpers.leaks import LeakChecker, _read  # noqa: E402
 from helpers.runtime import Runtime  # noqa: E402
@@ -41,8 +42,27 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
-    return "runtime under test: %s%s" % (HUSK_BIN, " (runc: husk_only tests skipped)"
-                                         if IS_RUNC else "")
+    return "runtime under test: %s%s%s" % (
+        HUSK_BIN, " (runc: husk_only tests skipped)" if IS_RUNC else "",
+        "; sanitizer reports in %s fail tests" % sanitizer.LOG_DIR if sanitizer.LOG_DIR else "")
+
+
+@pytest.fixture(autouse=True)
+def _no_sanitizer_report():
+    """Any ASan/LSan/UBSan report from husk fails the test it came in
+    (helpers/sanitizer.py), whatever the test itself checked."""
+    yield
+    reports = sanitizer.take()
+    if reports:
+        pytest.fail("sanitizer report(s):\n" + "\n".join(reports), pytrace=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reports = sanitizer.take()     # from session teardown, after the last test
+    if reports:
+        sys.stderr.write("husk tests: sanitizer report(s) outside any test:\n%s\n"
+                         % "\n".join(reports))
+        session.exitstatus = 1
 
 
 def pytest_collection_modifyitems(config, items):
@@ -117,7 +137,7 @@ def session():
 
 
 # ---------------------------------------------------------------- fixtures --
-@pytest.fixture
+@pytest.fixture(scope="session")
 def husk_bin():
     return HUSK_BIN
 

@@ -5,6 +5,7 @@ import os
 import stat
 import subprocess
 
+from . import sanitizer
 from .runtime import _read
 
 
@@ -64,7 +65,9 @@ def run_leaking(runtime, argv, cid=None, dir_fds=(), dir_path=None, pass_fd=None
             p.kill()
             p.wait()
             raise
-    return subprocess.CompletedProcess(full, p.returncode, _read(out), _read(err))
+    r = subprocess.CompletedProcess(full, p.returncode, _read(out), _read(err))
+    sanitizer.scan(r.stderr, " ".join(full))
+    return r
 
 
 def fd_list(text, tag="FDS:"):

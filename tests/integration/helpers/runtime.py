@@ -13,6 +13,8 @@ import signal
 import subprocess
 import time
 
+from . import sanitizer
+
 DEFAULT_TIMEOUT = 30
 
 
@@ -66,7 +68,9 @@ class Runtime:
                 p.kill()
                 p.wait()
                 raise
-        return subprocess.CompletedProcess(argv, p.returncode, _read(out), _read(err))
+        r = subprocess.CompletedProcess(argv, p.returncode, _read(out), _read(err))
+        sanitizer.scan(r.stderr, " ".join(argv))
+        return r
 
     def cmd(self, *args, global_args=(), timeout=DEFAULT_TIMEOUT, input=None,
             root=True, env=None, cwd=None):
@@ -207,6 +211,8 @@ class Runtime:
                 except subprocess.TimeoutExpired:
                     os.kill(p.pid, signal.SIGKILL)
                     p.wait()
+            cid = p.args[-1]
+            sanitizer.scan_file(self._paths(cid)[1], " ".join(p.args))
 
 
 def _read(path):
