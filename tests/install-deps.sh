@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(build-essential pkg-config libseccomp-dev libcap-dev libmnl-dev libjson-c-dev
       libsystemd-dev libarchive-dev nettle-dev liblzma-dev clang libclang-rt-14-dev
-      busybox-static python3-pytest runc crun iproute2 util-linux uidmap valgrind
+      busybox-static python3-pytest runc crun iproute2 util-linux cppcheck uidmap valgrind
       containerd podman conmon python3-grpcio python3-protobuf
       qemu-system-x86 linux-image-amd64 systemd dbus)   # the last two lines: tests/engines,
                                                         # the micro-VM and the cgroup v2 test guest

@@ -29,6 +29,12 @@ if ! make -s all "${units[@]}"; then
 fi
 
 status=0
+# cppcheck over every C module (make lint): a finding fails the run.
+if ! make -s lint; then
+    echo "run.sh: cppcheck (make lint) FAILED" >&2
+    status=1
+fi
+
 for t in "${units[@]}"; do
     if ! "$t"; then
         echo "run.sh: unit test $t FAILED" >&2
