@@ -226,7 +226,6 @@ cp -a /units/. /newroot/etc/systemd/system/
 for u in $(cat /masked); do ln -sf /dev/null /newroot/etc/systemd/system/$u; done
 echo husk-guest > /newroot/etc/hostname
 mount -t tmpfs -o mode=0755,nosuid,nodev run /newroot/run
-mount -t tmpfs -o mode=1777,nosuid,nodev tmp /newroot/tmp
 mkdir -p /newroot/results
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 results /newroot/results || exec sh
 mount --move /proc /newroot/proc
