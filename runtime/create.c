@@ -86,6 +86,7 @@ static int create_validate(struct create_job *j, const struct husk_opts *o,
 	if (!s->process->terminal && c->console_socket)
 		return husk_fail(err, 0, "cannot use console socket if husk will not detach or allocate tty");
 	if (j->unprivileged && rootless_validate(s, err) < 0)
+		return -1;
 	if (j->vm && vm_validate(s, c, err) < 0)
 		return -1;
 	if (ns_validate(s, err) < 0 || rootfs_validate(s, j->rootfs, err) < 0 ||
