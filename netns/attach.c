@@ -20,15 +20,6 @@
 #define ALIAS_PREFIX "husk --root "
 #define VETH_WAIT_MS 20
 
-struct attach {
-	struct net_config cfg;
-	const struct container_state *st;
-	char veth[IFNAMSIZ];
-	uint8_t ip4[16], ip6[16];
-	char alias[256];
-	int nsfd;
-};
-
 /* Locally administered, derived from an address: 0a:58:a.b.c.d. */
 static void mac_for(const struct net_prefix *p, const uint8_t *addr, uint8_t mac[6])
 {
@@ -38,9 +29,10 @@ static void mac_for(const struct net_prefix *p, const uint8_t *addr, uint8_t mac
 	memcpy(mac + 2, addr + len - 4, 4);
 }
 
-/* "vh" and 48 bits of FNV-1a over the state root's inode and the id: the
- * same container always gets the same name, and no other one does. */
-static int veth_name(int rootfd, const char *id, char out[IFNAMSIZ])
+/* A prefix ("vh", "tp") and 48 bits of FNV-1a over the state root's inode
+ * and the id: the same container always gets the same name, and no other
+ * one does. */
+static int link_name(int rootfd, const char *id, const char *prefix, char out[IFNAMSIZ])
 {
 	struct stat st;
 	if (fstat(rootfd, &st) < 0)
@@ -52,7 +44,7 @@ static int veth_name(int rootfd, const char *id, char out[IFNAMSIZ])
 		h = (h ^ k[i]) * 0x100000001b3ULL;
 	for (const char *c = id; *c; c++)
 		h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
-	snprintf(out, IFNAMSIZ, "vh%012llx", (unsigned long long)(h & 0xffffffffffffULL));
+	snprintf(out, IFNAMSIZ, "%s%012llx", prefix, (unsigned long long)(h & 0xffffffffffffULL));
 	return 0;
 }
 
@@ -158,14 +150,14 @@ static int veth_make(struct nl *nl, const struct attach *a, int bridge, husk_err
 	const struct net_prefix *p = a->cfg.v4.family ? &a->cfg.v4 : &a->cfg.v6;
 	mac_for(p, a->cfg.v4.family ? a->ip4 : a->ip6, mac);
 	const struct nl_veth v = {
-		.name = a->veth, .master = bridge, .mtu = a->cfg.mtu,
+		.name = a->link, .master = bridge, .mtu = a->cfg.mtu,
 		.peer = "eth0", .peer_mac = mac, .peer_nsfd = a->nsfd,
 	};
 	int r = nl_veth_add(nl, &v);
-	if (r == -EEXIST && nl_link_del(nl, a->veth) == 0) /* a lost create's, same id */
+	if (r == -EEXIST && nl_link_del(nl, a->link) == 0) /* a lost create's, same id */
 		r = nl_veth_add(nl, &v);
 	if (r < 0)
-		return husk_fail(err, -r, "%s: veth %s on bridge %s", a->cfg.source, a->veth,
+		return husk_fail(err, -r, "%s: veth %s on bridge %s", a->cfg.source, a->link,
 				 a->cfg.bridge);
 	return 0;
 }
@@ -201,6 +193,12 @@ static int configure_inside(const struct attach *a, husk_error **err)
 	return r < 0 ? husk_fail(err, -r, "%s: container %s", a->cfg.source, step) : 0;
 }
 
+void attach_mac(const struct attach *a, uint8_t mac[6])
+{
+	const struct net_prefix *p = a->cfg.v4.family ? &a->cfg.v4 : &a->cfg.v6;
+	mac_for(p, a->cfg.v4.family ? a->ip4 : a->ip6, mac);
+}
+
 static void annotate(struct json_object *o, struct json_object *ann, const char *key,
 		     const char *value)
 {
@@ -212,7 +210,7 @@ static void annotate(struct json_object *o, struct json_object *ann, const char 
 	}
 }
 
-static struct json_object *record(const struct attach *a, struct json_object *ann)
+struct json_object *attach_record(const struct attach *a, struct json_object *ann)
 {
 	struct json_object *o = json_object_new_object();
 	const struct net_prefix *nets[] = { &a->cfg.v4, &a->cfg.v6 };
@@ -220,7 +218,7 @@ static struct json_object *record(const struct attach *a, struct json_object *an
 	const char *keys[] = { "ipv4", "ipv6" };
 
 	annotate(o, ann, "bridge", a->cfg.bridge);
-	json_object_object_add(o, "veth", json_object_new_string(a->veth));
+	json_object_object_add(o, a->link_key, json_object_new_string(a->link));
 	for (size_t i = 0; i < 2; i++) {
 		char text[INET6_ADDRSTRLEN + 8];
 		struct net_prefix p = *nets[i];
@@ -232,7 +230,7 @@ static struct json_object *record(const struct attach *a, struct json_object *an
 	}
 	uint8_t mac[6];
 	char text[18];
-	mac_for(nets[0]->family ? nets[0] : nets[1], nets[0]->family ? a->ip4 : a->ip6, mac);
+	attach_mac(a, mac);
 	snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
 		 mac[3], mac[4], mac[5]);
 	annotate(o, ann, "mac", text);
@@ -253,6 +251,27 @@ static int open_container_ns(struct attach *a, husk_error **err)
 	return 0;
 }
 
+int attach_reserve(struct nl *nl, struct attach *a, int rootfd, int *bridge, husk_error **err)
+{
+	if (bridge_precheck(nl, a, err) < 0)
+		return -1;
+	return reserve(nl, a, rootfd, bridge, err);
+}
+
+int attach_prepare(struct attach *a, int rootfd, const struct container_state *st,
+		   const struct spec *s, const char *flag, const char *kind, husk_error **err)
+{
+	*a = (struct attach){ .st = st, .nsfd = -1, .link_key = kind };
+	if (net_select(s, flag, &a->cfg, err) < 0)
+		return -1;
+	if (!a->cfg.enabled)
+		return 0;
+	root_alias(rootfd, a->alias, sizeof(a->alias));
+	if (link_name(rootfd, st->id, strcmp(kind, "tap") ? "vh" : "tp", a->link) < 0)
+		return husk_fail(err, errno, "%s: state root", a->cfg.source);
+	return 0;
+}
+
 static int attach_links(struct attach *a, int rootfd, struct container_state *st,
 			husk_error **err)
 {
@@ -260,12 +279,10 @@ static int attach_links(struct attach *a, int rootfd, struct container_state *st
 	int bridge = 0, r = nl_open(&nl);
 	if (r < 0)
 		return husk_fail(err, -r, "%s: rtnetlink socket", a->cfg.source);
-	r = bridge_precheck(&nl, a, err);
-	if (r == 0)
-		r = reserve(&nl, a, rootfd, &bridge, err);
+	r = attach_reserve(&nl, a, rootfd, &bridge, err);
 	if (r == 0) {
 		/* From here on netns_detach() can undo it all. */
-		st->network = record(a, NULL);
+		st->network = attach_record(a, NULL);
 		r = veth_make(&nl, a, bridge, err);
 	}
 	nl_close(&nl);
@@ -275,16 +292,13 @@ static int attach_links(struct attach *a, int rootfd, struct container_state *st
 int netns_attach(int rootfd, struct container_state *st, const struct spec *s,
 		 const char *flag, husk_error **err)
 {
-	struct attach a = { .st = st, .nsfd = -1 };
+	struct attach a;
 
-	if (net_select(s, flag, &a.cfg, err) < 0)
+	if (attach_prepare(&a, rootfd, st, s, flag, "veth", err) < 0)
 		return -1;
 	if (!a.cfg.enabled)
 		return 0;
-	root_alias(rootfd, a.alias, sizeof(a.alias));
 	int r = open_container_ns(&a, err);
-	if (r == 0 && veth_name(rootfd, st->id, a.veth) < 0)
-		r = husk_fail(err, errno, "%s: state root", a.cfg.source);
 	if (r == 0)
 		r = attach_links(&a, rootfd, st, err);
 	if (r == 0)
@@ -298,7 +312,7 @@ int netns_attach(int rootfd, struct container_state *st, const struct spec *s,
 		return -1;
 	}
 	json_object_put(st->network);
-	st->network = record(&a, st->annotations);
+	st->network = attach_record(&a, st->annotations);
 	return 0;
 }
 
@@ -377,9 +391,12 @@ int netns_detach(int rootfd, const struct container_state *st, husk_error **err)
 	if (!st->network)
 		return 0;
 	const char *veth = record_str(st->network, "veth");
+	const char *tap = record_str(st->network, "tap");
 	const char *bridge = record_str(st->network, "bridge");
 	int r = 0;
 	if (*veth && veth_remove(veth, err) < 0)
+		r = -1;
+	if (*tap && tap_remove(tap, err) < 0)
 		r = -1;
 	if (*bridge && !strchr(bridge, '/') && release(rootfd, bridge, st->id, st->network, err) < 0)
 		r = -1;

@@ -38,6 +38,14 @@
  * Addresses are handed out round robin; when a pool looks full, addresses
  * whose owner has no state directory any more are reclaimed first.
  *
+ * Micro-VM mode (vm/) takes the same selection and the same store, with a
+ * tap device in place of the veth pair (netns_attach_tap): "tp<the same
+ * hash>", made by TUNSETIFF on /dev/net/tun (a tap, no packet info, virtio
+ * net headers), not persistent, so that it vanishes with its last fd (QEMU's:
+ * a dead QEMU leaves nothing behind); on the bridge with the MTU, up. The
+ * guest's side (eth0, its MAC, addresses, routes) is the guest agent's to
+ * configure from struct netns_guest.
+ *
  * The result is recorded in the container's state (state.network, below)
  * and shown in its annotations: io.husk.network.{bridge,ipv4,ipv6,mac}.
  * The bridge stays when its last container goes, as podman's does.
@@ -66,8 +74,27 @@ int netns_validate(const struct spec *s, const char *flag, husk_error **err);
 int netns_attach(int rootfd, struct container_state *st, const struct spec *s,
 		 const char *flag, husk_error **err);
 
+/* What the guest of a micro-VM needs to know. Text, as CREATE carries it
+ * (vm/proto.h); "" for a family the bridge does not serve. */
+struct netns_guest {
+	int tap_fd;            /* the tap's queue, O_CLOEXEC; -1: no network */
+	char mac[18];          /* the guest's eth0, derived as a veth peer's */
+	unsigned mtu;
+	char ipv4[64], gateway4[48]; /* "10.88.0.2/16", "10.88.0.1" */
+	char ipv6[64], gateway6[48];
+};
+
+/* netns_attach() for a micro-VM, before its monitor is forked: the address,
+ * the bridge when missing, the tap on it. Without a selection sets
+ * g->tap_fd to -1 and does nothing else. On success sets st->network, adds
+ * the annotations and hands the tap's fd to the caller; on failure leaves
+ * nothing behind. */
+int netns_attach_tap(int rootfd, struct container_state *st, const struct spec *s,
+		     const char *flag, struct netns_guest *g, husk_error **err);
+
 /* Undoes netns_attach() from st->network (nothing when NULL), once the init
- * is dead: returns the addresses, and the host's veth. That one goes with
+ * is dead: returns the addresses, and the host's veth or tap. A tap goes
+ * with QEMU's fd, and is deleted here if it is still there. A veth goes with
  * the container's namespace when nothing else holds it (waited for, up to
  * 20 ms: deleting a link ourselves costs 15-35 ms of RCU grace periods),
  * and is deleted here otherwise. Safe to repeat; works after a create was

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the files of netns/ share: the parsed selection (config.c), the
- * address store (ipam.c) and the rtnetlink requests (nl.c). */
+ * address store (ipam.c), the rtnetlink requests (nl.c), and what a veth
+ * (attach.c) and a tap (tap.c) attach have in common. */
 #ifndef HUSK_NETNS_INTERNAL_H
 #define HUSK_NETNS_INTERNAL_H
 
@@ -104,7 +105,34 @@ int nl_nsid_alive(struct nl *nl, int nsid);
 int nl_link_up(struct nl *nl, int index, const char *alias);
 int nl_bridge_add(struct nl *nl, const char *name, const uint8_t mac[6], unsigned mtu);
 int nl_veth_add(struct nl *nl, const struct nl_veth *v);
+/* Into the bridge master with the MTU, up. */
+int nl_link_enslave(struct nl *nl, int index, int master, unsigned mtu);
 int nl_addr_add(struct nl *nl, int index, const struct net_prefix *p, const uint8_t *addr);
 int nl_route_default(struct nl *nl, int index, const struct net_prefix *p);
+
+/* attach.c: one container's attach, veth or tap. */
+struct attach {
+	struct net_config cfg;
+	const struct container_state *st;
+	const char *link_key; /* "veth" or "tap": its key in state.network */
+	char link[IFNAMSIZ];  /* the host's end */
+	uint8_t ip4[16], ip6[16];
+	char alias[256];
+	int nsfd;
+};
+
+/* The selection, the bridge's alias and the link's name; a->cfg.enabled
+ * false when nothing is selected. kind: "veth" or "tap". */
+int attach_prepare(struct attach *a, int rootfd, const struct container_state *st,
+		   const struct spec *s, const char *flag, const char *kind, husk_error **err);
+/* The addresses and the bridge (made when missing), undone on failure. */
+int attach_reserve(struct nl *nl, struct attach *a, int rootfd, int *bridge, husk_error **err);
+/* state.network, and the annotations into ann when not NULL. */
+struct json_object *attach_record(const struct attach *a, struct json_object *ann);
+/* The container's MAC: 0a:58 and the last 4 bytes of its first address. */
+void attach_mac(const struct attach *a, uint8_t mac[6]);
+
+/* tap.c */
+int tap_remove(const char *name, husk_error **err);
 
 #endif

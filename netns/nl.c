@@ -175,6 +175,18 @@ int nl_link_up(struct nl *nl, int index, const char *alias)
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
+int nl_link_enslave(struct nl *nl, int index, int master, unsigned mtu)
+{
+	char buf[NL_REQ_SIZE];
+	struct nlmsghdr *nlh = nl_link_msg(buf, RTM_NEWLINK, 0, index);
+	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	ifi->ifi_flags = IFF_UP;
+	ifi->ifi_change = IFF_UP;
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
 int nl_bridge_add(struct nl *nl, const char *name, const uint8_t mac[6], unsigned mtu)
 {
 	char buf[NL_REQ_SIZE];

@@ -36,5 +36,8 @@ struct create_job {
 int create_run(struct create_job *j, const struct husk_opts *o, const struct create_opts *c,
 	       husk_error **err);
 void create_undo(struct create_job *j);
+/* state.json (and config.json with config) before the container is ready,
+ * so that delete finds what a killed create made (a network). */
+int create_persist_early(struct create_job *j, bool config, husk_error **err);
 
 #endif

@@ -116,7 +116,7 @@ static void close_fd(int *fd)
  * config (poststop hooks). Until create_persist, state.json has pid 0 or an
  * init that dies with us (runtime/sync.h): `state` and `list` show it as
  * stopped, and `delete` undoes it. */
-static int create_persist_early(struct create_job *j, bool config, husk_error **err)
+int create_persist_early(struct create_job *j, bool config, husk_error **err)
 {
 	j->st.cgroup = cgroup_to_json(j->cg);
 	_cleanup_free_ char *state = state_serialize(&j->st);

@@ -24,6 +24,7 @@
 #include "../base/cleanup.h"
 #include "../base/json.h"
 #include "../cgroups/cgroup.h"
+#include "../netns/netns.h"
 #include "../rootfs/overlay.h"
 #include "../runtime/console.h"
 #include "../runtime/create_internal.h"
@@ -36,7 +37,6 @@
 
 #define AGENT_NAME "husk-agent"
 #define DEFAULT_CACHE "/var/cache/husk/vm"
-#define QEMU_CTL_FD 3
 
 bool vm_selected(const struct husk_opts *o, const struct create_opts *c, const struct spec *s)
 {
@@ -52,8 +52,6 @@ bool vm_selected(const struct husk_opts *o, const struct create_opts *c, const s
 
 int vm_validate(const struct spec *s, const struct create_opts *c, husk_error **err)
 {
-	if (c->network)
-		return husk_fail(err, 0, "--network: not supported in VM mode yet");
 	if (overlay_requested(s, c->rootfs_overlay))
 		return husk_fail(err, 0, "--rootfs-overlay: not supported in VM mode yet");
 	if (c->preserve_fds)
@@ -79,6 +77,7 @@ struct vm_plan {
 	struct vm_share shares[32];
 	size_t n_shares;
 	struct json_object *create; /* the CREATE payload */
+	struct netns_guest net;     /* net.tap_fd -1: no network */
 };
 
 static void vm_plan_clear(struct vm_plan *p)
@@ -90,6 +89,8 @@ static void vm_plan_clear(struct vm_plan *p)
 	for (size_t i = 0; i < p->n_shares; i++)
 		free(p->shares[i].source);
 	json_object_put(p->create);
+	if (p->net.tap_fd >= 0)
+		close(p->net.tap_fd);
 }
 
 static char *agent_path(husk_error **err)
@@ -133,6 +134,7 @@ static int plan_boot(struct vm_plan *p, const struct create_job *j, const struct
 	const struct vm_boot_opts bo = {
 		.kernel = kernel && *kernel ? kernel : NULL, .agent = p->agent,
 		.cache_dir = cache && *cache ? cache : DEFAULT_CACHE,
+		.net = p->net.tap_fd >= 0,
 	};
 	if (vm_boot_prepare(&bo, &p->boot, err) < 0)
 		return husk_error_wrap(err, "vm");
@@ -205,6 +207,25 @@ static int plan_bind(struct vm_plan *p, const char *bundle, struct json_object *
 	return plan_share(p, real, ro, err);
 }
 
+static void add_text(struct json_object *o, const char *key, const char *value)
+{
+	if (*value)
+		json_object_object_add(o, key, json_object_new_string(value));
+}
+
+/* CREATE's "network" (vm/proto.h). */
+static struct json_object *plan_network(const struct netns_guest *g)
+{
+	struct json_object *o = json_object_new_object();
+	add_text(o, "mac", g->mac);
+	json_object_object_add(o, "mtu", json_object_new_int((int)g->mtu));
+	add_text(o, "ipv4", g->ipv4);
+	add_text(o, "gateway4", g->gateway4);
+	add_text(o, "ipv6", g->ipv6);
+	add_text(o, "gateway6", g->gateway6);
+	return o;
+}
+
 static int plan_create(struct vm_plan *p, const struct create_job *j, husk_error **err)
 {
 	struct json_object *config = NULL;
@@ -230,6 +251,8 @@ static int plan_create(struct vm_plan *p, const struct create_job *j, husk_error
 	json_object_object_add(p->create, "shares", shares);
 	json_object_object_add(p->create, "terminal",
 			       json_object_new_boolean(j->spec->process->terminal));
+	if (p->net.tap_fd >= 0)
+		json_object_object_add(p->create, "network", plan_network(&p->net));
 	return 0;
 }
 
@@ -302,7 +325,8 @@ __attribute__((noreturn)) static void monitor_child(struct create_job *j, struct
 			dup2(slave, i);
 		ioctl(0, TIOCSCTTY, 0);
 	}
-	const int keep[] = { j->sync[1], j->start[0], j->start[1], j->exec[1], m->ctl, m->qemu_ctl };
+	const int keep[] = { j->sync[1], j->start[0], j->start[1], j->exec[1], m->ctl, m->qemu_ctl,
+			     m->tap };
 	close_other_fds(keep, ARRAY_SIZE(keep));
 	vm_monitor_main(m);
 }
@@ -373,7 +397,8 @@ static int vm_start_monitor(struct create_job *j, const struct husk_opts *o, str
 	const struct vm_qemu_cfg q = {
 		.qemu = p->qemu, .vmlinux = p->boot.vmlinux, .initrd = p->boot.initrd, .kvm = kvm,
 		.cpus = cpus, .mem_mib = mem, .tsc_khz = vm_host_tsc_khz(), .rootfs = j->rootfs,
-		.shares = p->shares, .n_shares = p->n_shares, .ctl_fd = QEMU_CTL_FD,
+		.shares = p->shares, .n_shares = p->n_shares, .ctl_fd = VM_QEMU_CTL_FD,
+		.tap_fd = p->net.tap_fd >= 0 ? VM_QEMU_TAP_FD : 0, .mac = p->net.mac,
 		.console_log = console, .debug = o->debug,
 	};
 	struct vm_monitor m = {
@@ -381,7 +406,8 @@ static int vm_start_monitor(struct create_job *j, const struct husk_opts *o, str
 		.create_json = strdup(json_object_to_json_string_ext(p->create, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)),
 		.boot_timeout_ms = boot_timeout_ms(kvm), .terminal = j->spec->process->terminal,
 		.sync_fd = j->sync[1], .start_rd = j->start[0], .start_wr = j->start[1],
-		.exec_wr = j->exec[1], .dirfd = -1, .ctl = sp[0], .qemu_ctl = sp[1], .qemu = -1,
+		.exec_wr = j->exec[1], .dirfd = -1, .ctl = sp[0], .qemu_ctl = sp[1],
+		.tap = p->net.tap_fd, .qemu = -1,
 		.qemu_pidfd = -1, .sfd = -1, .exec_listen = -1,
 	};
 	_cleanup_strv_ char **argv = m.qemu_argv;
@@ -390,6 +416,10 @@ static int vm_start_monitor(struct create_job *j, const struct husk_opts *o, str
 	pid_t pid = r < 0 ? -1 : vm_fork_monitor(j, &m, slave, err);
 	close(sp[0]);
 	close(sp[1]);
+	/* Only the monitor (then QEMU) keeps the tap: it goes with them. */
+	if (p->net.tap_fd >= 0)
+		close(p->net.tap_fd);
+	p->net.tap_fd = -1;
 	if (pid < 0)
 		return -1;
 	struct stat st;
@@ -410,7 +440,7 @@ static int vm_start_monitor(struct create_job *j, const struct husk_opts *o, str
 int vm_create_drive(struct create_job *j, const struct husk_opts *o, const struct create_opts *c,
 		    husk_error **err)
 {
-	struct vm_plan p = { 0 };
+	struct vm_plan p = { .net.tap_fd = -1 };
 	_cleanup_free_ char *root = realpath(o->root, NULL);
 	int r = 0;
 
@@ -418,6 +448,12 @@ int vm_create_drive(struct create_job *j, const struct husk_opts *o, const struc
 		p.state_dir = NULL;
 		r = husk_fail(err, errno, "vm: state directory of %s", c->id);
 	}
+	/* Recorded at once: delete (or create_undo) returns what a killed
+	 * create took. */
+	if (r == 0 && netns_attach_tap(j->rootfd, &j->st, j->spec, c->network, &p.net, err) < 0)
+		r = -1;
+	if (r == 0 && j->st.network && create_persist_early(j, false, err) < 0)
+		r = -1;
 	if (r == 0 && (plan_boot(&p, j, c, err) < 0 || plan_create(&p, j, err) < 0))
 		r = -1;
 	if (r == 0)

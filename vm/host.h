@@ -20,6 +20,10 @@ struct json_object;
 
 /* ---- qemu.c ---------------------------------------------------------- */
 
+/* The fds QEMU inherits, at these numbers. */
+#define VM_QEMU_CTL_FD 3
+#define VM_QEMU_TAP_FD 4
+
 struct vm_share {
 	char tag[16]; /* "s1", "s2", ... */
 	char *source; /* absolute host directory */
@@ -38,6 +42,8 @@ struct vm_qemu_cfg {
 	const struct vm_share *shares;
 	size_t n_shares;
 	int ctl_fd;              /* a connected socket QEMU inherits */
+	int tap_fd;              /* a tap's queue QEMU inherits; 0: no network */
+	const char *mac;         /* the guest's virtio-net MAC, with tap_fd */
 	const char *console_log; /* the guest's serial console goes here */
 	bool debug;              /* a chatty guest kernel and agent */
 };
@@ -92,6 +98,7 @@ struct vm_monitor {
 	int dirfd; /* O_PATH to state_dir, not the locked one */
 	int ctl;   /* our end of QEMU's control socket */
 	int qemu_ctl; /* QEMU's end, until QEMU has it */
+	int tap;      /* the tap's queue, until QEMU has it; -1: no network */
 	pid_t qemu;
 	int qemu_pidfd;
 	bool qemu_exited;

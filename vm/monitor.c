@@ -28,7 +28,6 @@
 #include "../runtime/sync.h"
 #include "vm.h"
 
-#define QEMU_CTL_FD 3
 #define TAIL_BYTES 2048
 #define TAIL_LINES 4
 
@@ -171,10 +170,12 @@ __attribute__((noreturn)) static void qemu_child(struct vm_monitor *m, pid_t mon
 	signal(SIGPIPE, SIG_DFL);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int ctl = move_high(m->qemu_ctl);
+	int tap = m->tap >= 0 ? move_high(m->tap) : -1;
 	log = move_high(log);
 	null = move_high(null);
 	if (null < 0 || ctl < 0 || log < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 ||
-	    dup2(log, 2) < 0 || dup2(ctl, QEMU_CTL_FD) < 0)
+	    dup2(log, 2) < 0 || dup2(ctl, VM_QEMU_CTL_FD) < 0 ||
+	    (m->tap >= 0 && (tap < 0 || dup2(tap, VM_QEMU_TAP_FD) < 0)))
 		goto fail;
 	execv(m->qemu_argv[0], m->qemu_argv);
 fail:;
@@ -207,6 +208,10 @@ static int spawn_qemu(struct vm_monitor *m, husk_error **err)
 	m->qemu = pid;
 	close(m->qemu_ctl);
 	m->qemu_ctl = -1;
+	/* Only QEMU holds the tap now: it vanishes when QEMU dies. */
+	if (m->tap >= 0)
+		close(m->tap);
+	m->tap = -1;
 	int e = 0;
 	ssize_t n = read(p[0], &e, sizeof(e));
 	close(p[0]);

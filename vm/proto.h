@@ -30,6 +30,16 @@
  *                 is mounted from the tag; others stay guest paths.
  *                 Bind sources must be absolute (the guest has no
  *                 bundle directory).
+ *                 With --network (netns/netns.h), also "network":
+ *                 {"mac": "0a:58:0a:58:00:02", "mtu": 1500,
+ *                  "ipv4": "10.88.0.2/16", "gateway4": "10.88.0.1",
+ *                  "ipv6": "fd00::2/64", "gateway6": "fd00::1"}
+ *                 (a family's two keys only when the bridge serves it):
+ *                 the agent gives the virtio-net interface with that MAC
+ *                 the MTU, the addresses and default routes via the
+ *                 gateways, and brings it up. The container's processes
+ *                 use the guest's own network stack (no network namespace
+ *                 is made in the guest). lo is up in every guest.
  *   g→h CREATED   (proc 0) the process is made and waits for START, as a
  *                 container's init waits after `create`.
  *   h→g START     (proc 0) exec the user process.

@@ -138,6 +138,12 @@ char **vm_qemu_argv(const struct vm_qemu_cfg *c)
 	for (size_t i = 0; i < c->n_shares; i++)
 		push_9p(&a, (unsigned)i + 1, c->shares[i].source, c->shares[i].tag,
 			c->shares[i].readonly);
+	if (c->tap_fd > 0) {
+		push(&a, strdup("-netdev"));
+		pushf(&a, "tap,id=n0,fd=%d", c->tap_fd);
+		push(&a, strdup("-device"));
+		pushf(&a, "virtio-net-device,netdev=n0,mac=%s", c->mac);
+	}
 	return a.v;
 }
 

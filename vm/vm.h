@@ -56,6 +56,14 @@
  * exits the same way; --pid-file names the relay, as shims expect a pid to
  * wait on.
  *
+ * Network: with --network (or io.husk.network), create takes an address
+ * and makes a tap on the bridge before it forks the monitor
+ * (netns_attach_tap, netns/netns.h); the monitor passes the tap's fd to
+ * QEMU as VM_QEMU_TAP_FD and closes its own, so the tap lives exactly as
+ * long as QEMU. CREATE's "network" tells the agent how to configure the
+ * guest's side (vm/proto.h). delete releases the address as for a plain
+ * container.
+ *
  * Files in the state directory: VM_CONSOLE_LOG (the guest's serial
  * console), VM_QEMU_LOG (QEMU's own stderr), VM_EXEC_SOCK, VM_EXIT_REASON.
  */

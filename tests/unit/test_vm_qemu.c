@@ -53,6 +53,7 @@ static void test_argv(void)
 	CHECK_STR(arg_after(argv, "-device", 3), "virtio-9p-device,fsdev=fs1,mount_tag=s1");
 	CHECK_STR(arg_after(argv, "-fsdev", 2),
 		  "local,id=fs2,path=/etc,security_model=none,multidevs=remap,readonly=on");
+	CHECK(arg_after(argv, "-netdev", 0) == NULL);
 
 	const struct vm_qemu_cfg k = { .qemu = "q", .vmlinux = "v", .initrd = "i", .kvm = true,
 				       .cpus = 1, .mem_mib = 256, .rootfs = "/r", .ctl_fd = 3,
@@ -62,6 +63,14 @@ static void test_argv(void)
 	CHECK_STR(arg_after(kv, "-cpu", 0), "host");
 	append = arg_after(kv, "-append", 0);
 	CHECK(append && !strstr(append, "tsc_early_khz") && strstr(append, "husk.debug=1"));
+
+	/* --network: the tap's fd, virtio-net with the guest's MAC */
+	const struct vm_qemu_cfg n = { .qemu = "q", .vmlinux = "v", .initrd = "i", .cpus = 1,
+				       .mem_mib = 256, .rootfs = "/r", .ctl_fd = 3, .tap_fd = 4,
+				       .mac = "0a:58:0a:58:00:02", .console_log = "/c" };
+	_cleanup_strv_ char **nv = vm_qemu_argv(&n);
+	CHECK_STR(arg_after(nv, "-netdev", 0), "tap,id=n0,fd=4");
+	CHECK_STR(arg_after(nv, "-device", 3), "virtio-net-device,netdev=n0,mac=0a:58:0a:58:00:02");
 }
 
 static void size_of(const char *json, unsigned *cpus, unsigned *mem)

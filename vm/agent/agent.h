@@ -15,7 +15,8 @@
  * Namespaces: the guest kernel is the boundary. The container gets a new
  * mount namespace, and a new pid, uts and ipc namespace when config.json
  * asks for one. network, user, cgroup and time namespaces are not made
- * (the guest has no network of its own to hide; its only users are the
+ * (the guest's network is the container's: lo, and with --network the
+ * virtio-net interface net.c configures; its only users are the
  * container's), and joining a namespace by path is refused for the four
  * it makes, since a host path names nothing in the guest.
  *
@@ -80,8 +81,14 @@ int agent_boot(struct agent *a, husk_error **err);
 /* Waits for the virtio-serial port named VM_PORT_NAME and opens it. */
 int agent_open_port(struct agent *a, husk_error **err);
 
-/* create.c: CREATE's payload -> a->spec, rootfs and shares mounted, checked. */
+/* create.c: CREATE's payload -> a->spec, rootfs and shares mounted, checked,
+ * the network configured. */
 int agent_create_prepare(struct agent *a, const char *json, size_t len, husk_error **err);
+
+/* net.c: lo up; with CREATE's "network" (vm/proto.h; NULL: none), the
+ * virtio-net interface with its MAC configured and up. */
+struct json_object;
+int agent_net_setup(struct agent *a, struct json_object *net, husk_error **err);
 
 /* run.c: the child processes; each returns once the child has answered.
  * agent_spawn_init(): proc 0 exists and waits for START; agent_start_init():

@@ -197,5 +197,7 @@ int agent_create_prepare(struct agent *a, const char *text, size_t len, husk_err
 	    mount_shares(a->spec, json_get(req, "shares"), err) < 0)
 		return -1;
 	agent_log(a, "rootfs and shares mounted");
-	return validate(a, err);
+	if (validate(a, err) < 0)
+		return -1;
+	return agent_net_setup(a, json_get(req, "network"), err);
 }
