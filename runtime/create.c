@@ -74,13 +74,8 @@ static int create_validate(struct create_job *j, const struct husk_opts *o,
 {
 	const struct spec *s = j->spec;
 
-	if (!s->process)
-		return husk_fail(err, 0, "config.json: process: must be set to create a container");
-	/* A setting husk cannot apply must not be dropped silently. */
-	if (json_get(json_get(s->json, "linux"), "intelRdt"))
-		return husk_fail(err, 0, "config.json: linux.intelRdt: Intel RDT is not supported by husk");
-	if (!s->linux_ || !spec_find_namespace(s, CLONE_NEWNS))
-		return husk_fail(err, 0, "config.json: linux.namespaces: a mount namespace is required");
+	if (spec_validate_runnable(s, err) < 0)
+		return -1;
 	if (s->process->terminal && !c->console_socket && !c->console_is_ours)
 		return husk_fail(err, 0, "cannot allocate tty if husk will detach without setting console socket");
 	if (!s->process->terminal && c->console_socket)

@@ -38,6 +38,9 @@ int create_run(struct create_job *j, const struct husk_opts *o, const struct cre
 void create_undo(struct create_job *j);
 /* state.json (and config.json with config) before the container is ready,
  * so that delete finds what a killed create made (a network). */
+/* Records the freshly cloned init (or VM monitor) in the state: pid, its
+ * start time, the start/exec pipe ends it holds; closes ours. */
+void create_record_init(struct create_job *j, pid_t pid);
 int create_persist_early(struct create_job *j, bool config, husk_error **err);
 
 #endif

@@ -128,26 +128,33 @@ int create_persist_early(struct create_job *j, bool config, husk_error **err)
 	return store_write(j->dirfd, "state.json", state, strlen(state), err);
 }
 
-/* From clone to SYNC_READY. */
-static int create_drive(struct create_job *j, const struct create_opts *c, husk_error **err)
+void create_record_init(struct create_job *j, pid_t pid)
 {
 	struct stat st;
-	pid_t pid = create_clone(j, c, err);
-	if (pid < 0)
-		return -1;
-	FAULT_POINT("create-after-clone");
+
 	j->st.pid = pid;
 	j->st.start_fd = j->start[0];
 	j->st.exec_fd = j->exec[1];
 	if (fstat(j->start[0], &st) == 0)
 		j->st.start_ino = st.st_ino;
 	proc_stat(pid, NULL, &j->st.pid_start);
-	/* Only init keeps these ends, so that `start` sees EOF when it execs. */
+	/* Only the init keeps these ends, so that `start` sees EOF when it
+	 * execs. */
 	close_fd(&j->sync[1]);
 	close_fd(&j->start[0]);
 	close_fd(&j->exec[1]);
 	close_fd(&j->console_fd);
 	close_fd(&j->listener_fd);
+}
+
+/* From clone to SYNC_READY. */
+static int create_drive(struct create_job *j, const struct create_opts *c, husk_error **err)
+{
+	pid_t pid = create_clone(j, c, err);
+	if (pid < 0)
+		return -1;
+	FAULT_POINT("create-after-clone");
+	create_record_init(j, pid);
 
 	if (j->ns.new_user && ns_write_mappings(pid, j->spec, err) < 0)
 		return -1;

@@ -101,22 +101,7 @@ static int init_setup(const struct init_ctx *ctx, pid_t *host_pid, char **exe, h
 		return -1;
 	if (p->terminal && console_setup(ctx->console_fd, p, true, err) < 0)
 		return -1;
-	/* runc creates a missing cwd, even under a read-only root. */
-	init_mkdir_p(p->cwd ? p->cwd : "/");
-	if (init_own_mounts(s) && rootfs_finalize(&rc, err) < 0)
-		return -1;
-	if (chdir(p->cwd ? p->cwd : "/") < 0)
-		return husk_fail(err, errno, "process.cwd: chdir %s", p->cwd);
-	if (process_check_cwd(err) < 0)
-		return -1;
-	*exe = exec_path_lookup(p->args[0], p->env, err);
-	if (!*exe)
-		return -1;
-	/* Last, as runc does: limits the runtime cannot grant fail create, not
-	 * start, and a low RLIMIT_NOFILE does not starve the mounts above. */
-	if (process_set_rlimits(p, err) < 0 || process_set_oom_score_adj(p, err) < 0)
-		return -1;
-	return 0;
+	return init_enter_process(&rc, init_own_mounts(s), exe, err);
 }
 
 /* After `start`: the last steps, then the user's process replaces us. */

@@ -12,6 +12,10 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../rootfs/rootfs.h"
+#include "exec_path.h"
+#include "process_attrs.h"
+#include "process_start.h"
 
 #define KEYCTL_JOIN_SESSION_KEYRING 1
 
@@ -65,4 +69,25 @@ bool init_own_mounts(const struct spec *s)
 {
 	const struct spec_namespace *mnt = spec_find_namespace(s, CLONE_NEWNS);
 	return mnt && !mnt->path;
+}
+
+int init_enter_process(const struct rootfs_ctx *rc, bool finalize, char **exe,
+		       husk_error **err)
+{
+	const struct spec_process *p = rc->spec->process;
+	const char *cwd = p->cwd ? p->cwd : "/";
+
+	init_mkdir_p(cwd);
+	if (finalize && rootfs_finalize(rc, err) < 0)
+		return -1;
+	if (chdir(cwd) < 0)
+		return husk_fail(err, errno, "process.cwd: chdir %s", cwd);
+	if (process_check_cwd(err) < 0)
+		return -1;
+	*exe = exec_path_lookup(p->args[0], p->env, err);
+	if (!*exe)
+		return -1;
+	if (process_set_rlimits(p, err) < 0 || process_set_oom_score_adj(p, err) < 0)
+		return -1;
+	return 0;
 }

@@ -24,6 +24,18 @@ int init_sysctl(const struct spec *s, husk_error **err);
  * read-only root (the chdir that follows reports what failed). */
 void init_mkdir_p(const char *dir);
 
+struct rootfs_ctx;
+
+/* The last steps before the process is started, after the mounts: the
+ * cwd made (init_mkdir_p) and entered and checked to be inside the root
+ * (CVE-2024-21626), the root finalized (read-only, propagation) when
+ * finalize is set, the executable looked up in the container, then rlimits
+ * and oomScoreAdj, last as runc sets them: limits the runtime cannot grant
+ * fail create, not start, and a low RLIMIT_NOFILE does not starve the
+ * mounts. *exe is heap-allocated. */
+int init_enter_process(const struct rootfs_ctx *rc, bool finalize, char **exe,
+		       husk_error **err);
+
 /* The container has a mount namespace of its own (not a joined one):
  * then, and only then, the init sets its root up. */
 bool init_own_mounts(const struct spec *s);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../base/cleanup.h"
+#include "../base/json.h"
 #include "parse_util.h"
 #include "spec.h"
 
@@ -60,6 +61,17 @@ const struct spec_namespace *spec_find_namespace(const struct spec *s, int type)
 		if (s->linux_->namespaces[i].type == type)
 			return &s->linux_->namespaces[i];
 	return NULL;
+}
+
+int spec_validate_runnable(const struct spec *s, husk_error **err)
+{
+	if (!s->process)
+		return husk_fail(err, 0, "config.json: process: must be set to create a container");
+	if (json_get(json_get(s->json, "linux"), "intelRdt"))
+		return husk_fail(err, 0, "config.json: linux.intelRdt: Intel RDT is not supported by husk");
+	if (!s->linux_ || !spec_find_namespace(s, CLONE_NEWNS))
+		return husk_fail(err, 0, "config.json: linux.namespaces: a mount namespace is required");
+	return 0;
 }
 
 static int parse_namespace(struct sp_ctx *c, struct json_object *v, void *elem)

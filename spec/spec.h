@@ -256,6 +256,11 @@ struct spec_process *spec_process_parse(const char *text, size_t len,
 void spec_free(struct spec *s);
 void spec_process_free(struct spec_process *p);
 
+/* What a config needs before any container can be made from it, wherever
+ * it runs (host or micro-VM): a process, a mount namespace, and nothing
+ * husk would have to drop silently (linux.intelRdt). */
+int spec_validate_runnable(const struct spec *s, husk_error **err);
+
 /* Lookups used across modules. */
 const struct spec_namespace *spec_find_namespace(const struct spec *s, int type);
 const char *spec_annotation(const struct spec *s, const char *key);

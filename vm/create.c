@@ -353,13 +353,6 @@ static pid_t vm_fork_monitor(struct create_job *j, struct vm_monitor *m, int sla
 	return pid;
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 static void json_putp(struct json_object **o)
 {
 	json_object_put(*o);
@@ -422,18 +415,7 @@ static int vm_start_monitor(struct create_job *j, const struct husk_opts *o, str
 	p->net.tap_fd = -1;
 	if (pid < 0)
 		return -1;
-	struct stat st;
-	j->st.pid = pid;
-	j->st.start_fd = j->start[0];
-	j->st.exec_fd = j->exec[1];
-	if (fstat(j->start[0], &st) == 0)
-		j->st.start_ino = st.st_ino;
-	proc_stat(pid, NULL, &j->st.pid_start);
-	/* Only the monitor keeps these, so that `start` sees EOF on success. */
-	close_fd(&j->sync[1]);
-	close_fd(&j->start[0]);
-	close_fd(&j->exec[1]);
-	close_fd(&j->console_fd);
+	create_record_init(j, pid);
 	return vm_place(j, pid, err);
 }
 

@@ -149,12 +149,8 @@ static int validate(struct agent *a, husk_error **err)
 {
 	const struct spec *s = a->spec;
 
-	if (!s->process)
-		return husk_fail(err, 0, "config.json: process: must be set to create a container");
-	if (json_get(json_get(s->json, "linux"), "intelRdt"))
-		return husk_fail(err, 0, "config.json: linux.intelRdt: Intel RDT is not supported by husk");
-	if (!s->linux_ || !spec_find_namespace(s, CLONE_NEWNS))
-		return husk_fail(err, 0, "config.json: linux.namespaces: a mount namespace is required");
+	if (spec_validate_runnable(s, err) < 0)
+		return -1;
 	if (s->hooks.n[SPEC_HOOK_CREATE_CONTAINER] || s->hooks.n[SPEC_HOOK_START_CONTAINER])
 		return husk_fail(err, 0, "config.json: hooks.%s: hooks in the container's namespaces "
 				 "are not supported in a micro-VM",

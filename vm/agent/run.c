@@ -83,19 +83,7 @@ static int init_setup(const struct agent *a, int ctl, char **exe, husk_error **e
 		return -1;
 	if (p->terminal && console_setup(ctl, p, true, err) < 0)
 		return -1;
-	init_mkdir_p(p->cwd ? p->cwd : "/");
-	if (rootfs_finalize(&rc, err) < 0)
-		return -1;
-	if (chdir(p->cwd ? p->cwd : "/") < 0)
-		return husk_fail(err, errno, "process.cwd: chdir %s", p->cwd);
-	if (process_check_cwd(err) < 0)
-		return -1;
-	*exe = exec_path_lookup(p->args[0], p->env, err);
-	if (!*exe)
-		return -1;
-	if (process_set_rlimits(p, err) < 0 || process_set_oom_score_adj(p, err) < 0)
-		return -1;
-	return 0;
+	return init_enter_process(&rc, true, exe, err);
 }
 
 __attribute__((noreturn)) static void init_child(const struct agent *a, int ctl,
