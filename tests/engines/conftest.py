@@ -5,8 +5,8 @@ Self-contained: it imports only modules of this folder (engine_util,
 engine_daemons, engine_cri), and its fixture names all start with `eng_`,
 `cd_`, `pm_` or `k8s`/`kube`, so `pytest tests/integration tests/engines`
 runs both suites in one invocation.  Suites: test_containerd.py (ctr),
-test_kubernetes.py (containerd's CRI plugin, the kubelet's calls) and
-test_podman.py; each prints its own totals in the "husk engine suites" section.
+test_kubernetes.py (containerd's CRI plugin, the kubelet's calls),
+test_podman.py and test_vm_engines.py (both engines with husk-vm); each prints its own totals in the "husk engine suites" section.
 
 Safety rules:
 - every daemon is started by the fixture and stopped by its own PID;
@@ -36,7 +36,7 @@ SESSION_CGROUP = eu.SESSION_CGROUP          # /husk-engines/s<pid>
 
 # ----------------------------------------------------------------- totals --
 _SUITES = {"test_containerd.py": "containerd", "test_podman.py": "podman",
-           "test_kubernetes.py": "kubernetes"}
+           "test_kubernetes.py": "kubernetes", "test_vm_engines.py": "micro-VM"}
 _totals = {}
 
 
@@ -57,7 +57,7 @@ def pytest_terminal_summary(terminalreporter):
     if not _totals:
         return
     terminalreporter.section("husk engine suites")
-    for name in ("containerd", "kubernetes", "podman"):
+    for name in ("containerd", "kubernetes", "podman", "micro-VM"):
         t = _totals.get(name)
         if t:
             terminalreporter.write_line(
@@ -89,7 +89,25 @@ def eng_husk(eng_dir):
     os.makedirs(d)
     path = os.path.join(d, os.path.basename(eu.HUSK_BIN))
     shutil.copy2(eu.HUSK_BIN, path)
+    # VM mode finds its guest agent beside the binary it runs from, and
+    # conmon hands the runtime no HUSK_AGENT; the husk-vm name selects VM
+    # mode (vm/vm.h), so engines can name it as a runtime binary of its own
+    agent = eu.husk_agent()
+    if os.access(agent, os.R_OK):
+        shutil.copy2(agent, os.path.join(d, "husk-agent"))
+    if os.path.basename(path) != eu.HUSK_VM_NAME:
+        os.symlink(os.path.basename(path), os.path.join(d, eu.HUSK_VM_NAME))
     return path
+
+
+@pytest.fixture(scope="session")
+def eng_husk_vm(eng_husk):
+    """husk-vm beside the private copy of husk and its agent; skips with the
+    reason when this machine cannot run a micro-VM."""
+    reason = eu.vm_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    return os.path.join(os.path.dirname(eng_husk), eu.HUSK_VM_NAME)
 
 
 @pytest.fixture(scope="session")

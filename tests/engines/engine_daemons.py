@@ -195,7 +195,7 @@ default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
-runtime_supports_json = ["crun", "runc", "kata", "runsc", "youki", "krun", "husk"]
+runtime_supports_json = ["crun", "runc", "kata", "runsc", "youki", "krun", "husk", "husk-vm"]
 """
 
 

@@ -22,6 +22,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HUSK_BIN = os.path.abspath(os.environ.get("HUSK_BIN") or os.path.join(REPO, "build", "husk"))
+HUSK_VM_NAME = "husk-vm"                # the name that selects micro-VM mode
 BUSYBOX = "/bin/busybox"
 IMAGE_REF = "localhost/husk-busybox:latest"
 PAUSE_REF = "localhost/husk-pause:latest"      # a pod sandbox image: sleeps forever
@@ -30,6 +31,32 @@ CGROUP_PARENT = "husk-engines"          # every container lives under /<this>/..
 SESSION_CGROUP = "%s/s%d" % (CGROUP_PARENT, os.getpid())   # this run's own parent
 CGROUP_ROOT = "/sys/fs/cgroup"
 MTIME = 1700000000                      # fixed, so the image digest is reproducible
+
+
+def husk_agent():
+    """VM mode's guest agent: $HUSK_AGENT, else husk-agent beside HUSK_BIN."""
+    return os.environ.get("HUSK_AGENT") or os.path.join(
+        os.path.dirname(os.path.realpath(HUSK_BIN)), "husk-agent")
+
+
+def vm_skip_reason():
+    """Why this machine cannot run husk's micro-VMs, or None (the same checks
+    as tests/integration/test_vm.py, copied: this folder imports nothing
+    from there)."""
+    if os.path.basename(HUSK_BIN).startswith("runc"):
+        return "runc has no VM mode"
+    if not shutil.which("qemu-system-x86_64"):
+        return "qemu-system-x86_64 is not installed (Debian: qemu-system-x86)"
+    if not glob.glob("/boot/vmlinuz-*") and not os.environ.get("HUSK_VM_KERNEL"):
+        return "no guest kernel: /boot/vmlinuz-* is missing (Debian: linux-image-amd64)"
+    if not os.access(husk_agent(), os.R_OK):
+        return "the guest agent %s is not built" % husk_agent()
+    return None
+
+
+def qemu_pids_mentioning(path):
+    """QEMU processes whose command line names path (a bundle's rootfs)."""
+    return [pid for pid, cmd in processes_with_arg(path) if "qemu-system" in cmd]
 
 
 def busybox_applets():
