@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../base/io.h"
 #include "../base/cleanup.h"
 
 /* The built stub, from runtime/trampoline/blob.S. */
@@ -40,26 +41,13 @@ static int trampoline_memfd(unsigned *seals)
 	return memfd_create("husk-trampoline", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -1 : (errno = EIO, -1);
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 int trampoline_open(int min_fd)
 {
 	unsigned seals;
 	_cleanup_close_ int fd = trampoline_memfd(&seals);
 
-	if (fd < 0 || write_all(fd, husk_trampoline_start, (size_t)husk_trampoline_size) < 0 ||
+	if (fd < 0 || io_write_all(fd, husk_trampoline_start, (size_t)husk_trampoline_size) < 0 ||
 	    fcntl(fd, F_ADD_SEALS, seals) < 0)
 		return -1;
 	/* Below min_fd it could be one of the descriptors the process keeps. */

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../base/io.h"
 #include "../base/cleanup.h"
 
 #define INDEX_MAGIC "husk-vm-index 1\n"
@@ -65,19 +66,6 @@ int boot_read_file(const char *path, char **data, size_t *len, husk_error **err)
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 int boot_write_atomic(const char *dir, const char *name, const void *data, size_t len,
 		      husk_error **err)
@@ -89,7 +77,7 @@ int boot_write_atomic(const char *dir, const char *name, const void *data, size_
 	if (fd < 0)
 		return husk_fail(err, errno, "create a file in `%s`", dir);
 	/* fsync before rename: after a crash the name holds all of it or nothing. */
-	if (write_all(fd, data, len) < 0 || fchmod(fd, 0644) < 0 || fsync(fd) < 0 ||
+	if (io_write_all(fd, data, len) < 0 || fchmod(fd, 0644) < 0 || fsync(fd) < 0 ||
 	    rename(tmp, dst) < 0) {
 		int e = errno;
 		unlink(tmp);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../base/io.h"
 #include "../base/cleanup.h"
 #include "../runtime/log.h"
 #include "../runtime/proc.h"
@@ -231,18 +232,6 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static void write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
-}
 
 /* Waits for one frame of type want (proc 0) from the guest, bounded by
  * the boot deadline; output that comes first is passed on. */
@@ -275,7 +264,7 @@ static int boot_expect(struct vm_monitor *m, uint16_t want, long deadline, husk_
 			}
 			uint16_t type = f.hdr.type;
 			if (type == VM_STDOUT || type == VM_STDERR)
-				write_all(type == VM_STDOUT ? 1 : 2, f.data, f.hdr.len);
+				io_write_all(type == VM_STDOUT ? 1 : 2, f.data, f.hdr.len);
 			if (type == VM_ERROR)
 				r = husk_fail(err, 0, "vm: guest: %s", f.data);
 			else if (type == VM_READY && want == VM_READY)

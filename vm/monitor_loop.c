@@ -19,6 +19,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "../base/io.h"
 #include "../base/cleanup.h"
 #include "../runtime/log.h"
 #include "vm.h"
@@ -28,18 +29,6 @@
 
 enum { P_CTL, P_QEMU, P_SIG, P_START, P_STDIN, P_LISTEN, P_FIXED };
 
-static void write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
-}
 
 static void close_fd(int *fd)
 {
@@ -213,11 +202,11 @@ __attribute__((noreturn)) static void monitor_died(struct vm_monitor *m)
 	const char *text = why ? why : "vm: the VM stopped";
 	_cleanup_close_ int fd = openat(m->dirfd, VM_EXIT_REASON, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd >= 0) {
-		write_all(fd, text, strlen(text));
-		write_all(fd, "\n", 1);
+		io_write_all(fd, text, strlen(text));
+		io_write_all(fd, "\n", 1);
 	}
 	if (m->start_sent && !m->started && m->exec_wr >= 0)
-		write_all(m->exec_wr, text, strlen(text));
+		io_write_all(m->exec_wr, text, strlen(text));
 	log_error(m->o, text);
 	tell_sessions_killed(m);
 	_exit(255);
@@ -230,7 +219,7 @@ static void on_output(struct vm_monitor *m, const struct vm_frame *f)
 	int idx = f->hdr.type == VM_STDOUT ? 1 : 2;
 	if (f->hdr.proc == 0) {
 		if (f->hdr.len)
-			write_all(idx, f->data, f->hdr.len);
+			io_write_all(idx, f->data, f->hdr.len);
 		else
 			close_stdio(idx);
 		return;
@@ -239,7 +228,7 @@ static void on_output(struct vm_monitor *m, const struct vm_frame *f)
 	if (!s || s->fd[idx] < 0)
 		return;
 	if (f->hdr.len)
-		write_all(s->fd[idx], f->data, f->hdr.len);
+		io_write_all(s->fd[idx], f->data, f->hdr.len);
 	else
 		close_fd(&s->fd[idx]);
 }
@@ -255,7 +244,7 @@ static void on_proc0(struct vm_monitor *m, const struct vm_frame *f)
 	case VM_ERROR:
 		/* `start` reports it; the agent powers the guest off. */
 		if (m->exec_wr >= 0)
-			write_all(m->exec_wr, f->data, f->hdr.len);
+			io_write_all(m->exec_wr, f->data, f->hdr.len);
 		else
 			log_error(m->o, f->data);
 		close_fd(&m->exec_wr);

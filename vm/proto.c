@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../base/io.h"
+
 static const char *const names[] = {
 	[VM_READY] = "READY",   [VM_CREATE] = "CREATE", [VM_CREATED] = "CREATED",
 	[VM_START] = "START",   [VM_STARTED] = "STARTED", [VM_EXEC] = "EXEC",
@@ -22,20 +24,6 @@ const char *vm_msg_name(uint16_t type)
 	return "unknown";
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* 1 when all read, 0 on EOF at the very start, -1 otherwise. */
 static int read_all(int fd, void *buf, size_t len)
@@ -63,7 +51,7 @@ int vm_send(int fd, uint16_t type, uint16_t proc, const void *data, size_t len,
 	if (len > VM_MAX_PAYLOAD)
 		return husk_fail(err, EMSGSIZE, "vm: %s frame of %zu bytes", vm_msg_name(type), len);
 	struct vm_hdr h = { .len = (uint32_t)len, .type = type, .proc = proc };
-	if (write_all(fd, &h, sizeof(h)) < 0 || (len && write_all(fd, data, len) < 0))
+	if (io_write_all(fd, &h, sizeof(h)) < 0 || (len && io_write_all(fd, data, len) < 0))
 		return husk_fail(err, errno, "vm: send %s", vm_msg_name(type));
 	return 0;
 }
