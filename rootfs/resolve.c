@@ -153,18 +153,38 @@ static int make_component(int root_fd, int cur, const char *name, const char *re
 	return *retry ? -EAGAIN : -ELOOP;
 }
 
+/* Most often only the last component is missing (a mount point): its
+ * parent opened in root, or -1 to walk from the root. */
+static int open_parent(int root_fd, char *clean, char **last)
+{
+	char *slash = strrchr(clean, '/');
+
+	if (slash == clean || !slash[1])
+		return -1;
+	*slash = '\0';
+	int fd = open_in_root(root_fd, clean, O_PATH | O_DIRECTORY, 0);
+	*slash = '/';
+	*last = slash + 1;
+	return fd;
+}
+
 /* Walks clean (an absolute, cleaned path) from the root, component by
  * component: existing prefixes are opened in root (so their symlinks are
  * followed inside it), missing ones are mkdirat()'d in the last directory
- * opened. */
+ * opened. The caller found clean itself missing. */
 static int mkdir_walk(int root_fd, char *clean, mode_t mode, char **retry)
 {
-	_cleanup_close_ int cur = open_in_root(root_fd, "/", O_PATH | O_DIRECTORY, 0);
-	bool creating = false;
+	char *p = clean + 1;
+	_cleanup_close_ int cur = open_parent(root_fd, clean, &p);
+	bool creating = cur >= 0;
 
+	if (cur < 0) {
+		p = clean + 1;
+		cur = open_in_root(root_fd, "/", O_PATH | O_DIRECTORY, 0);
+	}
 	if (cur < 0)
 		return cur;
-	for (char *p = clean + 1; *p;) {
+	while (*p) {
 		char *e = strchrnul(p, '/');
 		const char *rest = *e ? e + 1 : "";
 		char saved = *e;
