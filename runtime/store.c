@@ -108,6 +108,16 @@ int store_write(int dirfd, const char *name, const char *data, size_t len, husk_
 		}
 		off += (size_t)n;
 	}
+	/* Swap, then drop the old copy, rather than rename over it: ext4
+	 * (auto_da_alloc) starts writeback of a file renamed over another,
+	 * and a delete soon after (a short `run`) then waits for that I/O.
+	 * State does not outlive a reboot and needs no such flush. The first
+	 * write has nothing to swap with (ENOENT); some file systems cannot
+	 * swap at all (EINVAL). */
+	if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0) {
+		unlinkat(dirfd, tmp, 0);
+		return 0;
+	}
 	if (renameat(dirfd, tmp, dirfd, name) < 0) {
 		unlinkat(dirfd, tmp, 0);
 		return husk_fail(err, errno, "rename %s", name);
