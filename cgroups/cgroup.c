@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -202,6 +203,47 @@ int cgroup_enter(struct cgroup *cg, pid_t pid, husk_error **err)
 int cgroup_enter_v1(struct cgroup *cg, pid_t pid, husk_error **err)
 {
 	return cg_join(cg, pid, false, err);
+}
+
+int cgroup_enter_v2(struct cgroup *cg, pid_t pid, husk_error **err)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	for (size_t i = 0; i < cg->n_hier; i++)
+		if (!*cg->hier[i].controllers && cg_write(cg->hier[i].dir, "cgroup.procs", buf, err) < 0)
+			return -1;
+	return 0;
+}
+
+int cgroup_self_join_open(const struct cgroup *cg, int fds[], size_t max, husk_error **err)
+{
+	size_t n = 0;
+
+	if (!cg || cg->sd || !cg->drv || strcmp(cg->drv->name, "v1") != 0)
+		return 0;
+	for (size_t i = 0; i < cg->n_hier; i++) {
+		if (!*cg->hier[i].controllers)
+			continue;
+		_cleanup_free_ char *path = cg_path_join(cg->hier[i].dir, "tasks");
+		int fd = n < max ? open(path, O_WRONLY | O_CLOEXEC) : -1;
+		if (fd < 0) {
+			int e = n < max ? errno : E2BIG;
+			while (n)
+				close(fds[--n]);
+			return husk_fail(err, e, "cgroup: open %s", path);
+		}
+		fds[n++] = fd;
+	}
+	return (int)n;
+}
+
+int cgroup_self_join(const int fds[], size_t n, husk_error **err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (write(fds[i], "0", 1) != 1)
+			return husk_fail(err, errno, "cgroup: join the container's cgroup (tasks)");
+	return 0;
 }
 
 int cgroup_clone_fd(const struct cgroup *cg)

@@ -67,6 +67,8 @@ static void create_job_free(struct create_job *j)
 		close(j->dirfd);
 	if (j->rootfd >= 0)
 		close(j->rootfd);
+	while (j->n_self_join)
+		close(j->self_join[--j->n_self_join]);
 }
 
 static int create_validate(struct create_job *j, const struct husk_opts *o,

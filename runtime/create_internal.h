@@ -6,6 +6,7 @@
 
 #include <seccomp.h>
 
+#include "../cgroups/cgroup.h"
 #include "container.h"
 #include "namespaces.h"
 
@@ -20,6 +21,9 @@ struct create_job {
 	bool vm; /* a micro-VM: vm/create.c drives it instead of an init */
 	bool cgroup_made;
 	bool cloned_into_cgroup; /* clone3(CLONE_INTO_CGROUP) placed it in cgroup2 */
+	/* v1 tasks files the init writes itself (cgroup_self_join_open()) */
+	int self_join[CGROUP_SELF_JOIN_MAX];
+	size_t n_self_join;
 	bool unprivileged; /* husk's euid is not 0: see runtime/rootless.h */
 	/* fds, closed in create_job_free(); keep them together, in this order */
 	int sync[2];  /* [0] parent, [1] init */

@@ -50,6 +50,7 @@ static void create_child(struct create_job *j, const struct create_opts *c)
 		.ns = &j->ns, .seccomp = j->seccomp, .sync_fd = j->sync[1],
 		.start_rd = j->start[0], .exec_wr = j->exec[1], .console_fd = j->console_fd,
 		.listener_fd = j->listener_fd, .cg = j->cg, .dumpable = j->unprivileged,
+		.self_join = j->self_join, .n_self_join = j->n_self_join,
 	};
 	init_main(&ctx);
 }
@@ -147,10 +148,36 @@ void create_record_init(struct create_job *j, pid_t pid)
 	close_fd(&j->listener_fd);
 }
 
+/* As root, without a new user namespace, the init joins its v1 cgroups
+ * itself, which skips a kernel wait (cgroup_self_join_open()); the parent
+ * joins what is left. Returns whether the init does. */
+static int create_open_self_join(struct create_job *j, husk_error **err)
+{
+	if (j->unprivileged || j->ns.new_user)
+		return 0;
+	int n = cgroup_self_join_open(j->cg, j->self_join, ARRAY_SIZE(j->self_join), err);
+	if (n < 0)
+		return -1;
+	j->n_self_join = (size_t)n;
+	return n > 0;
+}
+
+static int create_join_cgroup(struct create_job *j, pid_t pid, bool self_joined, husk_error **err)
+{
+	if (self_joined)
+		return j->cloned_into_cgroup ? 0 : cgroup_enter_v2(j->cg, pid, err);
+	return j->cloned_into_cgroup ? cgroup_enter_v1(j->cg, pid, err) : cgroup_enter(j->cg, pid, err);
+}
+
 /* From clone to SYNC_READY. */
 static int create_drive(struct create_job *j, const struct create_opts *c, husk_error **err)
 {
+	int self_joined = create_open_self_join(j, err);
+	if (self_joined < 0)
+		return -1;
 	pid_t pid = create_clone(j, c, err);
+	while (j->n_self_join)
+		close(j->self_join[--j->n_self_join]);
 	if (pid < 0)
 		return -1;
 	FAULT_POINT("create-after-clone");
@@ -168,7 +195,7 @@ static int create_drive(struct create_job *j, const struct create_opts *c, husk_
 	if (sync_send(j->sync[0], &go, err) < 0)
 		return -1;
 	FAULT_POINT("create-after-go");
-	if ((j->cloned_into_cgroup ? cgroup_enter_v1(j->cg, pid, err) : cgroup_enter(j->cg, pid, err)) < 0 ||
+	if (create_join_cgroup(j, pid, self_joined, err) < 0 ||
 	    cgroup_apply_resources(j->cg, j->spec->linux_->resources, err) < 0) {
 		sync_send_error(j->sync[0], *err);
 		return -1;

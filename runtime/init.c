@@ -17,6 +17,7 @@
 
 #include "../base/cleanup.h"
 #include "../base/fault.h"
+#include "../cgroups/cgroup.h"
 #include "../rootfs/rootfs.h"
 #include "console.h"
 #include "exec_path.h"
@@ -91,6 +92,8 @@ static int init_setup(const struct init_ctx *ctx, pid_t *host_pid, char **exe, h
 	if (sync_expect(ctx->sync_fd, SYNC_GO, &go, err) < 0)
 		return -1;
 	*host_pid = (pid_t)go.pid;
+	if (cgroup_self_join(ctx->self_join, ctx->n_self_join, err) < 0)
+		return -1;
 	if (ns_enter(ctx->ns, s, err) < 0 || init_identity(ctx, err) < 0)
 		return -1;
 	/* A new cgroup namespace is rooted where we are: wait to be placed. */

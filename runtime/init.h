@@ -27,6 +27,8 @@ struct init_ctx {
 	int console_fd; /* console socket, or -1 */
 	int listener_fd; /* linux.seccomp.listenerPath, connected, or -1 */
 	const struct cgroup *cg; /* where the parent puts us (SYNC_CGROUP_DONE) */
+	const int *self_join; /* v1 tasks files we write "0" to on SYNC_GO */
+	size_t n_self_join;
 	/* Stay dumpable: an unprivileged parent must write our uid_map, and
 	 * `start` open our start pipe, through /proc/<pid> (rootless.h). */
 	bool dumpable;

@@ -9,8 +9,12 @@
  *   ------                                 ----------------------
  *   clone3(new namespaces)  ---------->    blocks in sync_recv()
  *   write uid_map/gid_map
- *   SYNC_GO {pid = host pid of child} ->   join/unshare the remaining
- *   join cgroups, set resources            namespaces, hostname, mounts
+ *   SYNC_GO {pid = host pid of child} ->   [v1: write "0" to its cgroups'
+ *                                          tasks files, opened by the parent
+ *                                          before clone: a self-move skips a
+ *                                          kernel wait (cgroups/cgroup.h)]
+ *   join the other cgroups,                join/unshare the remaining
+ *   set resources                          namespaces, hostname, mounts
  *   SYNC_CGROUP_DONE            ------>    (read before the first step that
  *                                          needs its cgroup: a new cgroup
  *                                          namespace, the hooks, ready)
