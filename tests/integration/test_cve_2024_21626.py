@@ -17,7 +17,9 @@ The fds are those of a child forked before any pipe exists, with no
 redirection of its own (busybox sh keeps copies of redirected fds at 10-12
 until the exec): listing the shell's own fds from a pipeline raced with
 the shell closing its pipe ends, and showed an fd 3 in about one run in
-six, for runc as for husk.
+six, for runc as for husk.  The listing waits until that child sleeps: a
+background child closes its stdin and reopens it on /dev/null, and a
+listing in between missed fd 0 (seen twice in CI under ASan's load).
 """
 import os
 
@@ -31,6 +33,7 @@ SCRIPT = r"""
 echo "CWD:$(readlink /proc/self/cwd)"
 cat marker ../marker %(up)s 2>/dev/null
 sleep 5 & p=$!
+i=0; while [ "$(cut -d' ' -f3 /proc/$p/stat)" != S ] && [ $i -lt 500 ]; do i=$((i+1)); usleep 10000; done
 printf 'FDS:'; ls /proc/$p/fd | tr '\n' ' '; echo
 kill $p
 """
