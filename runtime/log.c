@@ -11,13 +11,15 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/utc.h"
 
 static void log_time(char *buf, size_t len)
 {
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	int n = utc_format(buf, len - 1, time(NULL));
+	if (n < 0 || (size_t)n >= len - 1)
+		buf[0] = '\0';
+	else
+		strcat(buf, "Z");
 }
 
 static void log_write_file(const struct husk_opts *o, const char *level, const char *msg)

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../base/cleanup.h"
+#include "../base/utc.h"
 
 static void add_str(struct json_object *o, const char *key, const char *v)
 {
@@ -139,12 +140,10 @@ struct json_object *state_runc_object(const struct container_state *st, const ch
 char *state_now_rfc3339(void)
 {
 	struct timespec ts;
-	struct tm tm;
 	char date[32], *out = NULL;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	utc_format(date, sizeof(date), ts.tv_sec);
 	if (asprintf(&out, "%s.%09ldZ", date, ts.tv_nsec) < 0)
 		return NULL;
 	return out;
