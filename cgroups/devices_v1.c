@@ -3,28 +3,37 @@
 #include "cgroup_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/io.h"
 
 static void state_freep(struct cg_dev_state *st)
 {
 	cg_dev_state_free(st);
 }
 
-static int write_rule(const char *dir, const char *file,
-		      const struct cg_dev_rule *r, husk_error **err)
+/* Each write() is one rule to the kernel, so one open serves them all. */
+static int write_rules(const char *dir, const char *file, const struct cg_dev_rule *r,
+		       size_t n, husk_error **err)
 {
+	_cleanup_free_ char *path = cg_path_join(dir, file);
+	_cleanup_close_ int fd = path ? open(path, O_WRONLY | O_CLOEXEC) : -1;
 	char line[64];
-	int e;
 
-	cg_dev_rule_line(r, line, sizeof(line));
-	if (cg_write(dir, file, line, NULL) == 0)
-		return 0;
-	e = errno;
-	return husk_fail(err, e, "config.json: linux.resources.devices: write "
-				 "\"%s\" to %s", line, file);
+	if (fd < 0)
+		return husk_fail(err, path ? errno : ENOMEM, "cgroup: open %s/%s", dir, file);
+	for (size_t i = 0; i < n; i++) {
+		cg_dev_rule_line(&r[i], line, sizeof(line));
+		if (io_write_all(fd, line, strlen(line)) < 0)
+			return husk_fail(err, errno, "config.json: linux.resources.devices: write "
+						     "\"%s\" to %s", line, file);
+	}
+	return 0;
 }
 
 /* The kernel ignores some writes without an error (a deny that matches
@@ -82,11 +91,10 @@ int cg_v1_devices(struct cgroup *cg, struct json_object *val,
 		return -1;
 	reset.allow = st.default_allow;
 	file = st.default_allow ? "devices.allow" : "devices.deny";
-	if (write_rule(dir, file, &reset, err) < 0)
+	if (write_rules(dir, file, &reset, 1, err) < 0)
 		return -1;
 	file = st.default_allow ? "devices.deny" : "devices.allow";
-	for (size_t i = 0; i < st.n; i++)
-		if (write_rule(dir, file, &st.rules[i], err) < 0)
-			return -1;
+	if (write_rules(dir, file, st.rules, st.n, err) < 0)
+		return -1;
 	return verify(dir, &st, err);
 }
