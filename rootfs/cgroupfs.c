@@ -164,11 +164,11 @@ static char *own_dir(const struct rootfs_ctx *c, const struct cg_state *s,
 }
 
 /* A new cgroup namespace may mount the hierarchy: it shows only its part. */
-static int mount_hier(int root_fd, const struct cg_hier *h, const char *dest,
+static int mount_hier(int tmp_fd, const struct cg_hier *h, const char *name, const char *dest,
 		      unsigned long flags, husk_error **err)
 {
 	bool named = strncmp(h->subsys, "name=", 5) == 0;
-	_cleanup_close_ int fd = mkdir_in_root(root_fd, dest, 0755);
+	_cleanup_close_ int fd = mkdir_child(tmp_fd, name, 0755);
 
 	if (fd < 0)
 		return husk_fail(err, -fd, "create mount point `%s`", dest);
@@ -176,26 +176,24 @@ static int mount_hier(int root_fd, const struct cg_hier *h, const char *dest,
 	return r < 0 ? husk_fail(err, -r, "mount cgroup `%s` on `%s`", h->subsys, dest) : 0;
 }
 
-static int link_merged(int root_fd, const char *dest, const char *name, husk_error **err)
+/* cpu -> cpu,cpuacct, as on the host. */
+static int link_merged(int tmp_fd, const char *dest, const char *name, husk_error **err)
 {
-	_cleanup_close_ int dir = -1;
 	_cleanup_free_ char *copy = NULL;
 	char *save = NULL;
 
 	if (!strchr(name, ','))
 		return 0;
-	dir = mkdir_in_root(root_fd, dest, 0755);
-	copy = strdup(name);
-	if (dir < 0 || !copy)
-		return husk_fail(err, dir < 0 ? -dir : ENOMEM, "open `%s`", dest);
-	/* cpu -> cpu,cpuacct, as on the host. */
+	if (!(copy = strdup(name)))
+		return husk_fail(err, ENOMEM, "cgroup");
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-		if (symlinkat(name, dir, t) < 0 && errno != EEXIST)
+		if (symlinkat(name, tmp_fd, t) < 0 && errno != EEXIST)
 			return husk_fail(err, errno, "symlink `%s/%s`", dest, t);
 	return 0;
 }
 
-static int one_hier(const struct rootfs_ctx *c, int root_fd, const struct cg_state *s,
+/* One hierarchy in the tmpfs (tmp_fd) husk has just mounted on dest. */
+static int one_hier(const struct rootfs_ctx *c, int tmp_fd, const struct cg_state *s,
 		    const struct cg_hier *h, const struct mount_opts *o, const char *dest,
 		    husk_error **err)
 {
@@ -206,13 +204,13 @@ static int one_hier(const struct rootfs_ctx *c, int root_fd, const struct cg_sta
 	if (asprintf(&sub, "%s/%s", dest, base) < 0)
 		return husk_fail(err, ENOMEM, "cgroup");
 	if (c->cgroupns)
-		return mount_hier(root_fd, h, sub, CG_DEFAULT_FLAGS | (o->flags & MS_RDONLY), err);
+		return mount_hier(tmp_fd, h, base, sub, CG_DEFAULT_FLAGS | (o->flags & MS_RDONLY), err);
 	if (!(src = own_dir(c, s, h)))
 		return husk_fail(err, 0, "cgroup %s: own cgroup not found below %s",
 				 h->subsys, h->mount_point);
 	struct mount_opts b = *o;
 	b.flags |= MS_BIND | MS_REC;
-	return rootfs_bind(c, root_fd, src, sub, &b, err);
+	return rootfs_bind_in_dir(tmp_fd, base, src, sub, &b, err);
 }
 
 static int mount_v1(const struct rootfs_ctx *c, int root_fd, const struct mount_opts *o,
@@ -233,11 +231,15 @@ static int mount_v1(const struct rootfs_ctx *c, int root_fd, const struct mount_
 		r = husk_fail(err, -r, "mount `tmpfs` on `%s`", dest);
 	else
 		r = apply_post_at(root_fd, dest, o, err);
+	/* The new tmpfs: everything below is made in it by fd. */
+	_cleanup_close_ int tmp = r < 0 ? -1 : open_in_root(root_fd, dest, O_PATH | O_DIRECTORY, 0);
+	if (r >= 0 && tmp < 0)
+		r = husk_fail(err, -tmp, "reopen `%s` after mounting", dest);
 	for (size_t i = 0; r >= 0 && i < s.n_hier; i++) {
 		const char *base = strrchr(s.hier[i].mount_point, '/');
-		r = one_hier(c, root_fd, &s, &s.hier[i], o, dest, err);
+		r = one_hier(c, tmp, &s, &s.hier[i], o, dest, err);
 		if (r >= 0 && base)
-			r = link_merged(root_fd, dest, base + 1, err);
+			r = link_merged(tmp, dest, base + 1, err);
 	}
 	cg_state_done(&s);
 	if (r >= 0 && (o->flags & MS_RDONLY) && (r = mnt_set_readonly_at(root_fd, dest, false)) < 0)

@@ -42,6 +42,10 @@ int mkdir_in_root(int root_fd, const char *path, mode_t mode);
  * there gets its target created, as for mkdir_in_root(). */
 int mkfile_in_root(int root_fd, const char *path, mode_t mode);
 
+/* O_PATH fd of directory `name` in dir_fd, made (mode) when missing;
+ * never through a symlink. -errno on failure. */
+int mkdir_child(int dir_fd, const char *name, mode_t mode);
+
 /* The host path an fd refers to (readlink of its procfd); heap. */
 char *fd_host_path(int fd);
 
@@ -108,6 +112,13 @@ int rootfs_mount_cgroup(const struct rootfs_ctx *c, int root_fd,
  * remount flags, propagation and recursive attributes of o. */
 int rootfs_bind(const struct rootfs_ctx *c, int root_fd, const char *src,
 		const char *dest, const struct mount_opts *o, husk_error **err);
+
+/* The same onto directory `name` in dir_fd, made when missing: for a
+ * directory husk itself just mounted (the tmpfs of a v1 /sys/fs/cgroup),
+ * which nothing in the container can have touched, so it needs no walk
+ * from the root. dest is the container path, for messages. */
+int rootfs_bind_in_dir(int dir_fd, const char *name, const char *src, const char *dest,
+		       const struct mount_opts *o, husk_error **err);
 
 /* Refuses a target (already resolved to fd) that is /proc without being a
  * procfs, or inside /proc (lxcfs files excepted). src_fd >= 0 for binds. */

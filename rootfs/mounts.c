@@ -143,6 +143,16 @@ static int bind_remount(int fd, const char *dest, const struct mount_opts *o,
 	return 0;
 }
 
+/* After the bind itself, on the new mount (tfd): its flags, then
+ * propagation and recursive attributes. */
+static int bind_finish(int tfd, const char *dest, const struct mount_opts *o, husk_error **err)
+{
+	if ((o->flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) || o->cleared)
+		if (bind_remount(tfd, dest, o, err) < 0)
+			return -1;
+	return apply_post(tfd, dest, o, err);
+}
+
 int rootfs_bind(const struct rootfs_ctx *c, int root_fd, const char *src,
 		const char *dest, const struct mount_opts *o, husk_error **err)
 {
@@ -167,10 +177,29 @@ int rootfs_bind(const struct rootfs_ctx *c, int root_fd, const char *src,
 		return husk_fail(err, -r, "bind mount `%s` on `%s`", src, dest);
 	if (reopen_target(root_fd, dest, &tfd, err) < 0)
 		return -1;
-	if ((o->flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) || o->cleared)
-		if (bind_remount(tfd, dest, o, err) < 0)
-			return -1;
-	return apply_post(tfd, dest, o, err);
+	return bind_finish(tfd, dest, o, err);
+}
+
+int rootfs_bind_in_dir(int dir_fd, const char *name, const char *src, const char *dest,
+		       const struct mount_opts *o, husk_error **err)
+{
+	_cleanup_close_ int sfd = open(src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int tfd = -1;
+	char sbuf[PROCFD_BUF];
+
+	if (sfd < 0)
+		return husk_fail(err, errno, "bind source `%s`", src);
+	tfd = mkdir_child(dir_fd, name, 0755);
+	if (tfd < 0)
+		return husk_fail(err, -tfd, "create mount point `%s`", dest);
+	int r = mount_on_fd(procfd_path(sfd, sbuf), tfd, NULL, MS_BIND | (o->flags & MS_REC), NULL);
+	if (r < 0)
+		return husk_fail(err, -r, "bind mount `%s` on `%s`", src, dest);
+	close(tfd);
+	tfd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (tfd < 0)
+		return husk_fail(err, errno, "reopen `%s` after mounting", dest);
+	return bind_finish(tfd, dest, o, err);
 }
 
 /* proc and sysfs must land on a real directory reached without any

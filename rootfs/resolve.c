@@ -281,6 +281,13 @@ int mkfile_in_root(int root_fd, const char *path, mode_t mode)
 	return -ELOOP;
 }
 
+int mkdir_child(int dir_fd, const char *name, mode_t mode)
+{
+	if (mkdirat(dir_fd, name, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return open_child_dir(dir_fd, name);
+}
+
 char *fd_host_path(int fd)
 {
 	char link[PROCFD_BUF], buf[PATH_MAX];
