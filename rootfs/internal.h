@@ -66,6 +66,11 @@ int mnt_set_readonly_at(int root_fd, const char *path, bool recursive);
  * needs no /proc; falls back to procfd mount(2)). */
 int mnt_bind_fd(int src_fd, int target_fd, bool recursive);
 
+/* A recursive bind of src_fd onto target_fd made read-only before it is
+ * attached: no window where it is writable, and no reopen to find it.
+ * -ENOSYS before Linux 5.12 (no open_tree/mount_setattr). */
+int mnt_bind_fd_readonly(int src_fd, int target_fd);
+
 /* Mounts a fresh read-only, empty tmpfs onto target_fd. */
 int mnt_ro_tmpfs(int target_fd);
 

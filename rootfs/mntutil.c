@@ -76,6 +76,17 @@ int mnt_bind_fd(int src_fd, int target_fd, bool recursive)
 	return 0;
 }
 
+int mnt_bind_fd_readonly(int src_fd, int target_fd)
+{
+	unsigned int ot = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE;
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+	_cleanup_close_ int tree = open_tree(src_fd, "", ot);
+
+	if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
+		return -errno;
+	return mnt_attach(tree, target_fd);
+}
+
 int mnt_attach(int mnt_fd, int target_fd)
 {
 	if (move_mount(mnt_fd, "", target_fd, "",

@@ -55,7 +55,10 @@ static int readonly_path(int root_fd, const char *path, husk_error **err)
 		return 0;
 	if (fd < 0)
 		return husk_fail(err, -fd, "open");
-	int r = mnt_bind_fd(fd, fd, true);
+	int r = mnt_bind_fd_readonly(fd, fd);
+	if (r != -ENOSYS)
+		return r < 0 ? husk_fail(err, -r, "bind mount onto itself read-only") : 0;
+	r = mnt_bind_fd(fd, fd, true);
 	if (r < 0)
 		return husk_fail(err, -r, "bind mount onto itself");
 	r = mnt_set_readonly_at(root_fd, path, true);
