@@ -96,6 +96,12 @@ static void container_poststop(const struct husk_opts *o, struct container *c)
 {
 	husk_error *err = NULL;
 	_cleanup_(spec_freep) struct spec *s = container_spec(c, &err);
+	if (!s && err && err->code == ENOENT) {
+		/* A create killed before it copied the config: no hooks of it
+		 * ever ran, and none can run now. */
+		husk_error_free(&err);
+		return;
+	}
 	if (s && s->hooks.n[SPEC_HOOK_POSTSTOP]) {
 		_cleanup_free_ char *json = state_oci_json(&c->st, "stopped");
 		hooks_run(s, SPEC_HOOK_POSTSTOP, json, &err);

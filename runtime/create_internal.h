@@ -25,6 +25,8 @@ struct create_job {
 	int self_join[CGROUP_SELF_JOIN_MAX];
 	size_t n_self_join;
 	bool unprivileged; /* husk's euid is not 0: see runtime/rootless.h */
+	bool config_written; /* config.json is in the state dir */
+	bool state_final;    /* state.json names the init, its pipes and cgroup */
 	/* fds, closed in create_job_free(); keep them together, in this order */
 	int sync[2];  /* [0] parent, [1] init */
 	int start[2]; /* init reads [0]; `start` writes via /proc/<pid>/fd */
@@ -46,5 +48,7 @@ void create_undo(struct create_job *j);
  * start time, the start/exec pipe ends it holds; closes ours. */
 void create_record_init(struct create_job *j, pid_t pid);
 int create_persist_early(struct create_job *j, bool config, husk_error **err);
+/* config.json into the state dir, once. */
+int create_write_config(struct create_job *j, husk_error **err);
 
 #endif

@@ -123,10 +123,51 @@ int create_persist_early(struct create_job *j, bool config, husk_error **err)
 	_cleanup_free_ char *state = state_serialize(&j->st);
 	json_object_put(j->st.cgroup);
 	j->st.cgroup = NULL;
-	const char *text = config ? json_object_to_json_string_ext(j->spec->json, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
-	if (text && store_write(j->dirfd, "config.json", text, strlen(text), err) < 0)
+	if (config && create_write_config(j, err) < 0)
 		return -1;
 	return store_write(j->dirfd, "state.json", state, strlen(state), err);
+}
+
+int create_write_config(struct create_job *j, husk_error **err)
+{
+	const char *text = json_object_to_json_string_ext(
+		j->spec->json, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	if (j->config_written)
+		return 0;
+	if (store_write(j->dirfd, "config.json", text, strlen(text), err) < 0)
+		return -1;
+	j->config_written = true;
+	return 0;
+}
+
+/* The whole state.json: the init (which still dies with us until
+ * SYNC_COMMIT, runtime/sync.h), its pipes, the cgroup, the network. */
+static int create_write_state(struct create_job *j, husk_error **err)
+{
+	j->st.cgroup = cgroup_to_json(j->cg);
+	_cleanup_free_ char *state = state_serialize(&j->st);
+	json_object_put(j->st.cgroup);
+	j->st.cgroup = NULL;
+	if (!state)
+		return husk_fail(err, ENOMEM, "state.json");
+	if (store_write(j->dirfd, "state.json", state, strlen(state), err) < 0)
+		return -1;
+	j->state_final = true;
+	return 0;
+}
+
+/* While the init mounts its rootfs, which needs nothing more from us until
+ * the hooks or SYNC_READY: the files later commands read. On a disk-backed
+ * state root, each costs a file creation that would otherwise come after
+ * SYNC_READY, on the path of every create. */
+static int create_persist_meanwhile(struct create_job *j, husk_error **err)
+{
+	if (create_write_config(j, err) < 0 || create_write_state(j, err) < 0) {
+		sync_send_error(j->sync[0], *err);
+		return -1;
+	}
+	return 0;
 }
 
 void create_record_init(struct create_job *j, pid_t pid)
@@ -207,6 +248,9 @@ static int create_drive(struct create_job *j, const struct create_opts *c, husk_
 		return sync_expect(j->sync[0], SYNC_READY, NULL, err) < 0 ? -1
 			: husk_fail(err, EPIPE, "container init went away");
 	}
+	if (create_persist_meanwhile(j, err) < 0)
+		return -1;
+	FAULT_POINT("create-after-state");
 	if ((j->spec->hooks.n[SPEC_HOOK_PRESTART] || j->spec->hooks.n[SPEC_HOOK_CREATE_RUNTIME]) &&
 	    (sync_expect(j->sync[0], SYNC_HOOKS, NULL, err) < 0 || create_hooks(j, err) < 0))
 		return -1;
@@ -219,12 +263,12 @@ static int create_drive(struct create_job *j, const struct create_opts *c, husk_
 /* The container exists: record it where later commands look. */
 static int create_persist(struct create_job *j, const struct create_opts *c, husk_error **err)
 {
-	j->st.cgroup = cgroup_to_json(j->cg);
-	_cleanup_free_ char *state = state_serialize(&j->st);
-	/* config.json was written by create_persist_early(). */
-	if (store_write(j->dirfd, "state.json", state, strlen(state), err) < 0)
-		return -1;
-	FAULT_POINT("create-after-state");
+	/* A container's init had it written meanwhile; a VM's monitor not. */
+	if (!j->state_final) {
+		if (create_write_config(j, err) < 0 || create_write_state(j, err) < 0)
+			return -1;
+		FAULT_POINT("create-after-state");
+	}
 	if (report_pid(c->pid_file, c->pidfd_socket, j->st.pid, j->pidfd, c->id, err) < 0)
 		return -1;
 	FAULT_POINT("create-after-pidfile");
@@ -262,7 +306,9 @@ int create_run(struct create_job *j, const struct husk_opts *o, const struct cre
 {
 	if (create_cgroup(j, o, err) < 0)
 		return -1;
-	if (create_persist_early(j, true, err) < 0)
+	/* A container's config.json comes later, while its init sets up
+	 * (create_persist_meanwhile()); a VM has no init to overlap with. */
+	if (create_persist_early(j, j->vm, err) < 0)
 		return -1;
 	FAULT_POINT("create-after-cgroup");
 	int r = j->vm ? vm_create_drive(j, o, c, err) : create_drive(j, c, err);

@@ -18,6 +18,8 @@
  *   SYNC_CGROUP_DONE            ------>    (read before the first step that
  *                                          needs its cgroup: a new cgroup
  *                                          namespace, the hooks, ready)
+ *   write config.json and state.json
+ *   (the init still dies with us)
  *                       (only if prestart or createRuntime hooks exist)
  *                                    <-    SYNC_HOOKS
  *   run prestart + createRuntime hooks
@@ -25,12 +27,12 @@
  *                                          masked/readonly paths, sysctl,
  *                                          console, executable lookup
  *                                    <-    SYNC_READY
- *   write state.json and the pid file
+ *   write the pid file
  *   SYNC_COMMIT                 ------>    blocks reading its start pipe
  *   exit                                   until `husk start` writes a byte
  *
  * Crash safety: a minimal state.json (pid 0, the cgroup) exists from just
- * after the cgroup is made, so `delete` can undo a create killed at any later
+ * after the cgroup is made (the whole one from SYNC_CGROUP_DONE on), so `delete` can undo a create killed at any later
  * step; the init dies on EOF before SYNC_COMMIT (and by PR_SET_PDEATHSIG), so
  * a killed create never leaves an init that no state.json names.
  *
