@@ -151,6 +151,8 @@ int container_start(const struct husk_opts *o, struct container *c, husk_error *
 		return husk_fail(err, 0, "cannot start an already running container");
 	if (start_release(c, err) < 0)
 		return -1;
+	if (!state_may_have_hooks(&c->st, STATE_HOOK_POSTSTART))
+		return 0;
 	_cleanup_(spec_freep) struct spec *s = container_spec(c, err);
 	if (!s)
 		return -1;

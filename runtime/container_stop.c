@@ -95,6 +95,8 @@ static int container_kill_wait(struct container *c, husk_error **err)
 static void container_poststop(const struct husk_opts *o, struct container *c)
 {
 	husk_error *err = NULL;
+	if (!state_may_have_hooks(&c->st, STATE_HOOK_POSTSTOP))
+		return;
 	_cleanup_(spec_freep) struct spec *s = container_spec(c, &err);
 	if (!s && err && err->code == ENOENT) {
 		/* A create killed before it copied the config: no hooks of it

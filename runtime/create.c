@@ -165,6 +165,8 @@ static int create_state_init(struct create_job *j, const struct create_opts *c)
 		json_object_object_add(st->annotations, j->spec->annotations[i].key,
 				       json_object_new_string(j->spec->annotations[i].value));
 	st->vm = j->vm;
+	st->post_hooks = (j->spec->hooks.n[SPEC_HOOK_POSTSTART] ? STATE_HOOK_POSTSTART : 0) |
+			 (j->spec->hooks.n[SPEC_HOOK_POSTSTOP] ? STATE_HOOK_POSTSTOP : 0);
 	return st->id && st->bundle && st->rootfs && st->created ? 0 : -ENOMEM;
 }
 

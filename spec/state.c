@@ -32,6 +32,8 @@ char *state_serialize(const struct container_state *st)
 	json_object_object_add(o, "exec_fd", json_object_new_int(st->exec_fd));
 	if (st->vm)
 		json_object_object_add(o, "vm", json_object_new_boolean(1));
+	if (st->post_hooks >= 0)
+		json_object_object_add(o, "post_hooks", json_object_new_int(st->post_hooks));
 	if (st->annotations)
 		json_object_object_add(o, "annotations", json_object_get(st->annotations));
 	if (st->cgroup)
@@ -77,6 +79,8 @@ int state_parse(const char *text, struct container_state *st, husk_error **err)
 	st->start_ino = (uint64_t)int_field(o, "start_ino");
 	st->exec_fd = (int)int_field(o, "exec_fd");
 	st->vm = json_object_object_get_ex(o, "vm", &v) && json_object_get_boolean(v);
+	st->post_hooks = json_object_object_get_ex(o, "post_hooks", &v) && json_object_is_type(v, json_type_int)
+		? json_object_get_int(v) : -1;
 	/* Only objects: everything after this reads them as such, and one bad
 	 * state file must not take `list` down for every container. */
 	if (json_object_object_get_ex(o, "annotations", &v) && json_object_is_type(v, json_type_object))

@@ -31,10 +31,22 @@ struct container_state {
 	uint64_t start_ino;
 	int exec_fd;        /* init's write end: EOF when it has exec'd */
 	bool vm;            /* pid is a micro-VM's monitor (vm/vm.h), not an init */
+	/* Which hooks start and delete run (STATE_HOOK_*), so that they read
+	 * config.json only then; -1 in a state.json written before husk kept it. */
+	int post_hooks;
 	struct json_object *annotations; /* object, owned (may be NULL) */
 	struct json_object *cgroup;      /* cgroups/ private data, owned (may be NULL) */
 	struct json_object *network;     /* netns/ private data, owned (may be NULL) */
 };
+
+#define STATE_HOOK_POSTSTART 1
+#define STATE_HOOK_POSTSTOP 2
+
+/* Whether a command must read config.json for the hooks in mask. */
+static inline bool state_may_have_hooks(const struct container_state *st, int mask)
+{
+	return st->post_hooks < 0 || (st->post_hooks & mask);
+}
 
 char *state_serialize(const struct container_state *st);
 int state_parse(const char *text, struct container_state *st, husk_error **err);

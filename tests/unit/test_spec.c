@@ -13,6 +13,7 @@
 
 #include "../../base/cleanup.h"
 #include "../../spec/spec.h"
+#include "../../spec/state.h"
 #include "unit.h"
 
 /* What `runc spec` writes, plus one of everything else the parser reads. */
@@ -660,9 +661,30 @@ static void test_mangled(void)
 	CHECK(parsed_prefixes == 1);
 }
 
+/* spec/state.c: what start and delete rely on to skip config.json. */
+static void test_state_hooks(void)
+{
+	struct container_state st = { .id = "c1", .post_hooks = STATE_HOOK_POSTSTOP };
+	struct container_state back;
+	char *text = state_serialize(&st);
+
+	CHECK(text && state_parse(text, &back, NULL) == 0);
+	CHECK(back.post_hooks == STATE_HOOK_POSTSTOP);
+	CHECK(!state_may_have_hooks(&back, STATE_HOOK_POSTSTART));
+	CHECK(state_may_have_hooks(&back, STATE_HOOK_POSTSTOP));
+	state_clear(&back);
+	free(text);
+	/* A state.json from before the field: read the config, as before. */
+	CHECK(state_parse("{\"id\":\"c1\",\"pid\":1}", &back, NULL) == 0);
+	CHECK(back.post_hooks == -1);
+	CHECK(state_may_have_hooks(&back, STATE_HOOK_POSTSTART));
+	state_clear(&back);
+}
+
 int main(void)
 {
 	test_full();
+	test_state_hooks();
 	test_top_errors();
 	test_hook_errors();
 	test_process_errors();
