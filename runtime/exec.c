@@ -51,6 +51,11 @@ struct exec_job {
 	int listener_fd; /* linux.seccomp.listenerPath, or -1 */
 	char *state_json; /* for the listener */
 	scmp_filter_ctx seccomp;
+	/* v1 tasks files the child writes itself (cgroup.h: self-join) */
+	int self_join[CGROUP_SELF_JOIN_MAX];
+	size_t n_self_join;
+	bool cloned_into_cgroup; /* clone3(CLONE_INTO_CGROUP) placed it in cgroup2 */
+	bool child_self_joins;   /* it had self_join when cloned */
 };
 
 /* Opens the container's namespaces that are not already ours. */
@@ -89,6 +94,9 @@ static int exec_child_setup(const struct exec_job *j, const struct spec_process 
 {
 	if (read(j->go[0], host_pid, sizeof(*host_pid)) != sizeof(*host_pid))
 		return husk_fail(err, EPIPE, "exec: parent went away");
+	/* Still in the host's namespaces, where the files were opened. */
+	if (cgroup_self_join(j->self_join, j->n_self_join, err) < 0)
+		return -1;
 	if (exec_join_ns(j, err) < 0)
 		return -1;
 	if ((j->ns_fds[0] >= 0 || j->user_joined) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
@@ -136,6 +144,8 @@ static void exec_job_close(struct exec_job *j)
 	int *fds[] = { &j->pid_ns, &j->go[0], &j->go[1], &j->err[0], &j->err[1],
 		       &j->console_fd, &j->console_peer, &j->listener_fd };
 	free(j->state_json);
+	while (j->n_self_join)
+		close(j->self_join[--j->n_self_join]);
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (*fds[i] >= 0)
 			close(*fds[i]);
@@ -237,17 +247,49 @@ static pid_t exec_clone(struct exec_job *j, struct container *c, const struct sp
 		if (own_pidns < 0 || setns(j->pid_ns, CLONE_NEWPID) < 0)
 			return husk_fail(err, errno, "join the container's pid namespace");
 	}
+	/* As create does (runtime/create_spawn.c): straight into the cgroup2
+	 * part, and the v1 hierarchies joined by the child itself, neither
+	 * of which waits for the RCU grace period that moving a pid costs
+	 * after an idle moment (10 ms here: every health-check exec). */
+	_cleanup_close_ int cgfd = c->cg ? cgroup_clone_fd(c->cg) : -1;
+	if (cgfd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgfd;
+	}
+	if (c->cg) {
+		int n = cgroup_self_join_open(c->cg, j->self_join, ARRAY_SIZE(j->self_join), err);
+		if (n < 0)
+			return -1;
+		j->n_self_join = (size_t)n;
+	}
 	pid_t pid = proc_clone(&args);
+	if (pid < 0 && (args.flags & CLONE_INTO_CGROUP)) {
+		args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+		pid = proc_clone(&args);
+	}
 	if (pid == 0) {
 		exec_child_close(j, c);
 		exec_child(j, s, p, o->preserve_fds);
 	}
+	j->cloned_into_cgroup = pid > 0 && (args.flags & CLONE_INTO_CGROUP);
+	j->child_self_joins = j->n_self_join > 0;
+	while (j->n_self_join && pid > 0)
+		close(j->self_join[--j->n_self_join]);
 	int saved = errno;
 	if (own_pidns >= 0)
 		setns(own_pidns, CLONE_NEWPID);
 	if (pid < 0)
 		return husk_fail(err, saved, "clone exec process");
 	return pid;
+}
+
+/* What the child does not join itself (exec_clone()). */
+static int exec_join_cgroup(const struct exec_job *j, struct cgroup *cg, pid_t pid,
+			    husk_error **err)
+{
+	if (j->child_self_joins)
+		return j->cloned_into_cgroup ? 0 : cgroup_enter_v2(cg, pid, err);
+	return j->cloned_into_cgroup ? cgroup_enter_v1(cg, pid, err) : cgroup_enter(cg, pid, err);
 }
 
 /* Lets the child go once it is in the container's cgroup, then reads its
@@ -257,7 +299,7 @@ static int exec_release(struct exec_job *j, struct container *c, pid_t pid, husk
 	char buf[1024];
 	size_t len = 0;
 
-	if (c->cg && cgroup_enter(c->cg, pid, err) < 0)
+	if (c->cg && exec_join_cgroup(j, c->cg, pid, err) < 0)
 		return -1;
 	if (write(j->go[1], &pid, sizeof(pid)) != sizeof(pid))
 		return husk_fail(err, errno, "exec: release child");
