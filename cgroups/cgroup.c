@@ -409,6 +409,11 @@ int cgroup_destroy(struct cgroup *cg, husk_error **err)
 	return r;
 }
 
+bool cgroup_made_on_enter(const struct cgroup *cg)
+{
+	return cg && cg->sd;
+}
+
 const char *cgroup_path(const struct cgroup *cg)
 {
 	return cg->path;

@@ -256,6 +256,11 @@ const char *cgroup_path(const struct cgroup *cg);
  * there is none. */
 const char *cgroup_dir(const struct cgroup *cg, const char *controller);
 
+/* Whether the directories exist only once cgroup_enter() has run (the
+ * systemd manager makes them with the unit): a process must not look for
+ * them before. false for NULL. */
+bool cgroup_made_on_enter(const struct cgroup *cg);
+
 void cgroup_free(struct cgroup *cg);
 
 #endif

@@ -100,9 +100,11 @@ static int join_the_rest(struct cgroup *cg, pid_t pid, husk_error **err)
 				       ARRAY_SIZE(unmanaged_v2));
 		return 0;
 	}
-	for (size_t i = 0; i < cg->n_hier; i++)
-		if (cg_mkdir(&cg->hier[i], NULL, err) < 0)
-			return -1;
+	/* The v1 driver's own mkdir: a new cpuset directory (and a parent
+	 * husk made) needs its parent's CPUs and nodes before it takes a
+	 * task, or cpuset.cpus refuses a subset with EACCES. */
+	if (cg->drv->create(cg, err) < 0)
+		return -1;
 	return cg_join(cg, pid, true, err);
 }
 

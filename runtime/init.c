@@ -55,12 +55,18 @@ static int init_rootfs(const struct init_ctx *ctx, const struct rootfs_ctx *rc, 
 {
 	const struct spec *s = ctx->spec;
 	bool own_mounts = init_own_mounts(s);
+	/* Under systemd the directories a v1 cgroup mount binds appear only
+	 * when the unit starts: no overlap with the parent's join then. */
+	bool wait_first = !ctx->ns->new_cgroup && cgroup_made_on_enter(ctx->cg);
 
+	if (wait_first && sync_expect(ctx->sync_fd, SYNC_CGROUP_DONE, NULL, err) < 0)
+		return -1;
 	if (own_mounts && rootfs_mount_all(rc, err) < 0)
 		return -1;
 	FAULT_POINT("init-after-mounts");
 	/* Hooks and the user's process run in the container's cgroup. */
-	if (!ctx->ns->new_cgroup && sync_expect(ctx->sync_fd, SYNC_CGROUP_DONE, NULL, err) < 0)
+	if (!ctx->ns->new_cgroup && !wait_first &&
+	    sync_expect(ctx->sync_fd, SYNC_CGROUP_DONE, NULL, err) < 0)
 		return -1;
 	if (s->hooks.n[SPEC_HOOK_PRESTART] || s->hooks.n[SPEC_HOOK_CREATE_RUNTIME]) {
 		if (sync_send_type(ctx->sync_fd, SYNC_HOOKS, err) < 0 ||

@@ -17,7 +17,8 @@
  *   set resources                          namespaces, hostname, mounts
  *   SYNC_CGROUP_DONE            ------>    (read before the first step that
  *                                          needs its cgroup: a new cgroup
- *                                          namespace, the hooks, ready)
+ *                                          namespace, the mounts under the
+ *                                          systemd manager, the hooks, ready)
  *   write config.json and state.json
  *   (the init still dies with us)
  *                       (only if prestart or createRuntime hooks exist)

@@ -48,9 +48,15 @@ KERNEL_ARGS = (
     "console=ttyS0 quiet loglevel=1 panic=-1 tsc=reliable mitigations=off "
     "cryptomgr.notests no_timer_check pci=off audit=0 i8042.noaux i8042.nokbd "
     "i8042.nopnp random.trust_cpu=on rdinit=/init "
-    "systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all "
     "systemd.unit=husk-test.target systemd.show_status=0 systemd.log_target=console "
     "systemd.log_level=warning")
+# The cgroup layouts a guest can boot with: pure v2 (most hosts now), or
+# systemd's hybrid one (v1 controllers, cgroup2 at /sys/fs/cgroup/unified:
+# this machine's layout, with systemd managing it).
+CGROUP_ARGS = {
+    "v2": "systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all",
+    "hybrid": "systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=0",
+}
 
 
 class Unavailable(Exception):
@@ -328,8 +334,8 @@ def _kvm_usable():
         return re.search(r"^flags\s*:.*\b(vmx|svm)\b", f.read(), re.M) is not None
 
 
-def qemu_argv(kernel, initrd, results):
-    args = KERNEL_ARGS
+def qemu_argv(kernel, initrd, results, cgroup="v2"):
+    args = KERNEL_ARGS + " " + CGROUP_ARGS[cgroup]
     khz = _tsc_khz()
     if khz:
         args += " tsc_early_khz=%d" % khz
@@ -352,9 +358,10 @@ def _read(path):
         return ""
 
 
-def run(command, timeout=1800, results=None):
-    """Boots the guest, runs command (sh) in it, returns a Result. Raises
-    Unavailable when the guest cannot run here."""
+def run(command, timeout=1800, results=None, cgroup="v2"):
+    """Boots the guest with a cgroup layout of CGROUP_ARGS, runs command (sh)
+    in it, returns a Result. Raises Unavailable when the guest cannot run
+    here."""
     check_host()
     version, bz = find_kernel()
     kernel, initrd = vmlinux(bz), initramfs(version)
@@ -364,7 +371,7 @@ def run(command, timeout=1800, results=None):
         f.write(command + "\n")
     start = time.monotonic()
     with open(os.path.join(results, "qemu.log"), "wb") as log:
-        p = subprocess.Popen(qemu_argv(kernel, initrd, results), stdin=subprocess.DEVNULL,
+        p = subprocess.Popen(qemu_argv(kernel, initrd, results, cgroup), stdin=subprocess.DEVNULL,
                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         p.wait(timeout=timeout)
@@ -383,7 +390,8 @@ def run(command, timeout=1800, results=None):
 
 if __name__ == "__main__":
     r = run(" ".join(sys.argv[1:]) or "systemctl --version; cat /proc/self/cgroup",
-            timeout=int(os.environ.get("HUSK_GUEST_TIMEOUT", "600")))
+            timeout=int(os.environ.get("HUSK_GUEST_TIMEOUT", "600")),
+            cgroup=os.environ.get("HUSK_GUEST_CGROUP", "v2"))
     sys.stdout.write(r.output)
     if r.rc is None:
         sys.stdout.write("--- console ---\n" + r.console[-6000:])

@@ -8,7 +8,14 @@ twice, with the runtime under test:
     filter), with the usual /husk-tests-<pid>/<id> cgroupsPath;
   - v2-systemd:  --systemd-cgroup, each container a transient scope in the
     session's slice (HUSK_CGROUP_MANAGER=systemd), plus the systemd checks
-    of test_systemd_cgroup.py.
+    of test_systemd_cgroup.py;
+
+and, in a second boot with systemd's hybrid layout (v1 controllers, cgroup2
+at /sys/fs/cgroup/unified: this machine's layout, as Debian 11 and Ubuntu
+20.04 hosts have it), once more with the systemd manager:
+
+  - hybrid-systemd: the systemd driver on v1, where systemd makes the
+    directories of the controllers it drives and husk the rest.
 
 Each inner run is one test here, failing with the inner summary; the inner
 totals are printed either way. Skips (with the reason) when QEMU, the kernel
@@ -35,16 +42,18 @@ HUSK_BIN = os.path.abspath(os.environ.get("HUSK_BIN") or os.path.join(REPO, "bui
 
 # The selection the lead's host check uses too, over the whole suite.
 SELECT = "cgroup or resources"
-RUNS = [("v2-cgroupfs", "cgroupfs"), ("v2-systemd", "systemd")]
+# (name, manager, cgroup layout of the boot: guest.CGROUP_ARGS)
+RUNS = [("v2-cgroupfs", "cgroupfs", "v2"), ("v2-systemd", "systemd", "v2"),
+        ("hybrid-systemd", "systemd", "hybrid")]
 TIMEOUT = int(os.environ.get("HUSK_GUEST_TIMEOUT", "2400"))
 
 
-def inner_command():
+def inner_command(layout):
     lines = ["cd %s" % REPO,
              "export HUSK_BIN=%s PYTHONDONTWRITEBYTECODE=1" % HUSK_BIN,
              "echo \"$(uname -r), $(stat -f -c %T /sys/fs/cgroup), "
              "$(cat /proc/1/comm) as PID 1\" > /results/about"]
-    for name, manager in RUNS:
+    for name, manager, _ in [r for r in RUNS if r[2] == layout]:
         lines.append(
             "HUSK_CGROUP_MANAGER=%s timeout %d /usr/bin/python3 -m pytest -p no:cacheprovider "
             "-q -rfE --junitxml=/results/%s.xml tests/integration -k '%s' "
@@ -98,29 +107,35 @@ def guest_runs(request):
     except guest.Unavailable as e:
         pytest.skip("test guest unavailable: %s" % e)
     _faults_build()
-    r = guest.run(inner_command(), timeout=TIMEOUT + 300)
-    out, lines = {}, []
-    for name, _ in RUNS:
+    out, lines, boots = {}, [], {}
+    for layout in dict.fromkeys(r[2] for r in RUNS):
+        boots[layout] = guest.run(inner_command(layout), timeout=TIMEOUT + 300, cgroup=layout)
+    for name, _, layout in RUNS:
+        r = boots[layout]
+        out[name] = {"guest": r}
         rc = guest._read(os.path.join(r.dir, name + ".rc")).strip()
         log = guest._read(os.path.join(r.dir, name + ".log"))
         t = _totals(os.path.join(r.dir, name + ".xml"))
-        out[name] = {"rc": int(rc) if rc.isdigit() else None, "log": log, "totals": t}
+        out[name].update(rc=int(rc) if rc.isdigit() else None, log=log, totals=t)
         lines.append("guest %s: %s%s" % (
             name, _summary(log),
             "" if not t else " (passed %(passed)d, failed %(failures)d, errors %(errors)d, "
             "skipped %(skipped)d)" % t))
-    lines.append("guest: %s; %.0f s wall" % (
-        guest._read(os.path.join(r.dir, "about")).strip() or "did not report", r.seconds))
+    for layout, r in boots.items():
+        lines.append("guest (%s): %s; %.0f s wall" % (
+            layout, guest._read(os.path.join(r.dir, "about")).strip() or "did not report",
+            r.seconds))
     _print(request, lines)
-    out["_guest"] = r
     yield out
-    if all(v.get("rc") == 0 for k, v in out.items() if k != "_guest"):
-        shutil.rmtree(r.dir, ignore_errors=True)
+    if all(v.get("rc") == 0 for v in out.values()):
+        for r in boots.values():
+            shutil.rmtree(r.dir, ignore_errors=True)
 
 
-@pytest.mark.parametrize("name", [n for n, _ in RUNS])
+@pytest.mark.parametrize("name", [r[0] for r in RUNS])
 def test_guest(guest_runs, name):
-    g, res = guest_runs["_guest"], guest_runs[name]
+    res = guest_runs[name]
+    g = res["guest"]
     if res["rc"] is None:
         pytest.fail("guest run %s did not finish (guest rc=%s after %.0f s; results in %s)\n"
                     "--- console (end) ---\n%s" % (name, g.rc, g.seconds, g.dir,

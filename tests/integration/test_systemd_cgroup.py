@@ -17,6 +17,8 @@ from test_resources import V2, read
 
 HAVE_SYSTEMD = os.path.isdir("/run/systemd/system")   # systemd is PID 1
 MB = 1024 * 1024
+# systemd's name for the memory limit: v1 knows only the older one.
+MEMORY_MAX = "MemoryMax" if V2 else "MemoryLimit"
 
 with_systemd = pytest.mark.skipif(
     not (SYSTEMD and HAVE_SYSTEMD),
@@ -77,13 +79,13 @@ def test_scope_has_the_limits_and_goes_with_delete(bundle, runtime):
     r = runtime.run(b, detach=True)
     assert r.returncode == 0, r.stderr
     pid = runtime.state_json(b.id)["pid"]
-    p = show(unit_of(b), "ActiveState", "Slice", "ControlGroup", "Delegate", "MemoryMax",
+    p = show(unit_of(b), "ActiveState", "Slice", "ControlGroup", "Delegate", MEMORY_MAX,
              "TasksMax", "CPUWeight", "CPUQuotaPerSecUSec", "AllowedCPUs", "DevicePolicy")
     assert p["ActiveState"] == "active"
     assert p["Slice"] == TEST_SLICE
     assert p["ControlGroup"] == b.cgroup
     assert p["Delegate"] == "yes"
-    assert p["MemoryMax"] == str(64 * MB)
+    assert p[MEMORY_MAX] == str(64 * MB)
     assert p["TasksMax"] == "20"
     assert p["DevicePolicy"] == "strict"
     if V2:
@@ -91,6 +93,11 @@ def test_scope_has_the_limits_and_goes_with_delete(bundle, runtime):
         assert p["AllowedCPUs"] == "0"
         assert read("/sys/fs/cgroup%s/memory.max" % b.cgroup) == str(64 * MB)
         assert read("/sys/fs/cgroup%s/cpu.max" % b.cgroup) == "50000 100000"
+    else:
+        # systemd drives cpu and memory on v1; husk writes cpuset itself
+        assert read("/sys/fs/cgroup/memory%s/memory.limit_in_bytes" % b.cgroup) == str(64 * MB)
+        assert read("/sys/fs/cgroup/cpuset%s/cpuset.cpus" % b.cgroup) == "0"
+        assert read("/sys/fs/cgroup/cpu,cpuacct%s/cpu.shares" % b.cgroup) == "512"
     assert p["CPUQuotaPerSecUSec"] == "500ms"
     procs = read("/sys/fs/cgroup%s/cgroup.procs" % b.cgroup if V2 else
                  "/sys/fs/cgroup/pids%s/cgroup.procs" % b.cgroup)
@@ -99,6 +106,11 @@ def test_scope_has_the_limits_and_goes_with_delete(bundle, runtime):
     assert r.returncode == 0, r.stderr
     assert show(unit_of(b), "LoadState")["LoadState"] == "not-found"
     assert not os.path.exists("/sys/fs/cgroup" + b.cgroup)
+    if not V2:
+        # the v1 directories husk made itself (cpuset, freezer, ...) go too
+        left = [c for c in os.listdir("/sys/fs/cgroup")
+                if os.path.exists("/sys/fs/cgroup/%s%s" % (c, b.cgroup))]
+        assert not left, left
 
 
 @with_systemd
@@ -108,11 +120,14 @@ def test_update_sets_unit_properties_and_files(bundle, runtime):
     r = runtime.cmd("update", "--memory", "32m", "--pids-limit", "10", "--cpu-quota", "30000",
                     b.id)
     assert r.returncode == 0, r.stderr
-    p = show(unit_of(b), "MemoryMax", "TasksMax", "CPUQuotaPerSecUSec")
-    assert p == {"MemoryMax": str(32 * MB), "TasksMax": "10", "CPUQuotaPerSecUSec": "300ms"}
+    p = show(unit_of(b), MEMORY_MAX, "TasksMax", "CPUQuotaPerSecUSec")
+    assert p == {MEMORY_MAX: str(32 * MB), "TasksMax": "10", "CPUQuotaPerSecUSec": "300ms"}
     if V2:
         assert read("/sys/fs/cgroup%s/memory.max" % b.cgroup) == str(32 * MB)
         assert read("/sys/fs/cgroup%s/pids.max" % b.cgroup) == "10"
+    else:
+        assert read("/sys/fs/cgroup/memory%s/memory.limit_in_bytes" % b.cgroup) == str(32 * MB)
+        assert read("/sys/fs/cgroup/pids%s/pids.max" % b.cgroup) == "10"
 
 
 @with_systemd
