@@ -475,7 +475,7 @@ class Bench:
             if s.ok:
                 ready.append(rt)
             else:
-                for m in ("exec", "state"):
+                for m in ("exec", "exec_cold", "state"):
                     self.na[(m, rt.name)] = f"could not start the sleeping container ({s.status})"
         try:
             for i in range(N):
@@ -486,6 +486,14 @@ class Bench:
                     check_stop()
                     self.timed(rt, "state", rt.cmd("state", f"{rt.name}-exec"))
                 self.progress("exec/state", i)
+            # As with `run`, cold: an exec after an idle spell is what a
+            # health check or an occasional `kubectl exec` sees.
+            log(f"exec, cold: {COLD} rounds, {COLD_GAP} s idle before each sample")
+            for _ in range(COLD):
+                for rt in self.active("exec_cold", ready):
+                    check_stop()
+                    time.sleep(COLD_GAP)
+                    self.timed(rt, "exec_cold", rt.cmd("exec", f"{rt.name}-exec", "/bin/true"))
         finally:
             for rt in ready:
                 self.delete(rt, f"{rt.name}-exec")
