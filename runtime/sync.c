@@ -2,6 +2,7 @@
 #include "sync.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -47,9 +48,16 @@ int sync_expect(int fd, enum sync_type want, struct sync_msg *out, husk_error **
 	struct sync_msg m;
 	ssize_t n;
 
-	do
+	/* A peer that closes with our messages unread (an init that failed
+	 * before reading SYNC_CGROUP_DONE) makes the next recv() report
+	 * ECONNRESET once, ahead of what it sent: its SYNC_ERROR follows. */
+	bool reset = false;
+	for (;;) {
 		n = recv(fd, &m, sizeof(m), 0);
-	while (n < 0 && errno == EINTR);
+		if (n >= 0 || (errno != EINTR && (errno != ECONNRESET || reset)))
+			break;
+		reset = reset || errno == ECONNRESET;
+	}
 	if (n < 0)
 		return husk_fail(err, errno, "sync: waiting for %s", sync_type_name(want));
 	if (n == 0)
