@@ -521,11 +521,21 @@ class Bench:
 
     # -- static facts and instruction counts --------------------------------
 
+    def stripped_size(self, rt):
+        """The file's size without its symbols and debug sections: husk's
+        build keeps them (-g), Debian's binaries come stripped."""
+        copy = WORK / ("size-" + rt.name.replace("+", "-"))
+        shutil.copyfile(rt.path, copy)
+        rc, _ = self.quiet(["strip", str(copy)])
+        size = copy.stat().st_size if rc == 0 else rt.path.stat().st_size
+        copy.unlink()
+        return size
+
     def phase_static(self):
         for rt in self.runtimes:
             if not rt.path.exists():
                 continue
-            self.values[("size", rt.name)] = rt.path.stat().st_size
+            self.values[("size", rt.name)] = self.stripped_size(rt)
             rc, out = self.quiet(["ldd", rt.path])
             libs = [l.split()[0] for l in out.splitlines()
                     if "=>" in l or l.strip().startswith("/")]

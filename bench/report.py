@@ -41,7 +41,7 @@ def rows(par):
         (f"{par} parallel `create`, wall", "par", "median", "ms"),
         ("peak RSS, `create`", "create", "rssmax", "MiB"),
         ("peak RSS, `run`", "run", "rssmax", "MiB"),
-        ("binary size", "size", "value", "KiB"),
+        ("binary size, stripped", "size", "value", "KiB"),
         ("shared libraries linked", "libs", "value", ""),
         ("instructions per `run`", "instr", "value", "M"),
     ]
