@@ -216,6 +216,14 @@ int cgroup_enter_v2(struct cgroup *cg, pid_t pid, husk_error **err)
 	return 0;
 }
 
+int cgroup_enter_rest(struct cgroup *cg, pid_t pid, bool self_joins, bool cloned_into,
+		      husk_error **err)
+{
+	if (self_joins)
+		return cloned_into ? 0 : cgroup_enter_v2(cg, pid, err);
+	return cloned_into ? cgroup_enter_v1(cg, pid, err) : cgroup_enter(cg, pid, err);
+}
+
 int cgroup_self_join_open(const struct cgroup *cg, int fds[], size_t max, husk_error **err)
 {
 	size_t n = 0;

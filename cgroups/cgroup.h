@@ -143,6 +143,12 @@ int cgroup_self_join_open(const struct cgroup *cg, int fds[], size_t max, husk_e
 int cgroup_self_join(const int fds[], size_t n, husk_error **err);
 int cgroup_enter_v2(struct cgroup *cg, pid_t pid, husk_error **err);
 
+/* cgroup_enter() for a pid that was cloned into the cgroup2 part
+ * (cloned_into) and/or joins its v1 hierarchies itself (self_joins): only
+ * the rest. */
+int cgroup_enter_rest(struct cgroup *cg, pid_t pid, bool self_joins, bool cloned_into,
+		      husk_error **err);
+
 /*
  * Applies linux.resources (json-c object, may be NULL), mapped to cgroupfs
  * files as runc 1.1 maps them (v1: libcontainer/cgroups/fs, v2: fs2):

@@ -78,10 +78,6 @@ static pid_t create_clone(struct create_job *j, const struct create_opts *c, hus
 		args.cgroup = (uint64_t)cgfd;
 	}
 	pid_t pid = proc_clone(&args);
-	if (pid < 0 && (args.flags & CLONE_INTO_CGROUP)) {
-		args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
-		pid = proc_clone(&args);
-	}
 	if (pid > 0)
 		j->cloned_into_cgroup = args.flags & CLONE_INTO_CGROUP;
 	if (pid == 0)
@@ -203,13 +199,6 @@ static int create_open_self_join(struct create_job *j, husk_error **err)
 	return n > 0;
 }
 
-static int create_join_cgroup(struct create_job *j, pid_t pid, bool self_joined, husk_error **err)
-{
-	if (self_joined)
-		return j->cloned_into_cgroup ? 0 : cgroup_enter_v2(j->cg, pid, err);
-	return j->cloned_into_cgroup ? cgroup_enter_v1(j->cg, pid, err) : cgroup_enter(j->cg, pid, err);
-}
-
 /* From clone to SYNC_READY. */
 static int create_drive(struct create_job *j, const struct create_opts *c, husk_error **err)
 {
@@ -236,7 +225,7 @@ static int create_drive(struct create_job *j, const struct create_opts *c, husk_
 	if (sync_send(j->sync[0], &go, err) < 0)
 		return -1;
 	FAULT_POINT("create-after-go");
-	if (create_join_cgroup(j, pid, self_joined, err) < 0 ||
+	if (cgroup_enter_rest(j->cg, pid, self_joined, j->cloned_into_cgroup, err) < 0 ||
 	    cgroup_apply_resources(j->cg, j->spec->linux_->resources, err) < 0) {
 		sync_send_error(j->sync[0], *err);
 		return -1;

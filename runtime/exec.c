@@ -242,11 +242,6 @@ static pid_t exec_clone(struct exec_job *j, struct container *c, const struct sp
 
 	if (j->ns_fds[0] >= 0 && geteuid() != 0)
 		return exec_clone_unprivileged(j, c, s, p, o, pidfd, err);
-	if (j->pid_ns >= 0) {
-		own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-		if (own_pidns < 0 || setns(j->pid_ns, CLONE_NEWPID) < 0)
-			return husk_fail(err, errno, "join the container's pid namespace");
-	}
 	/* As create does (runtime/create_spawn.c): straight into the cgroup2
 	 * part, and the v1 hierarchies joined by the child itself, neither
 	 * of which waits for the RCU grace period that moving a pid costs
@@ -262,11 +257,12 @@ static pid_t exec_clone(struct exec_job *j, struct container *c, const struct sp
 			return -1;
 		j->n_self_join = (size_t)n;
 	}
-	pid_t pid = proc_clone(&args);
-	if (pid < 0 && (args.flags & CLONE_INTO_CGROUP)) {
-		args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
-		pid = proc_clone(&args);
+	if (j->pid_ns >= 0) {
+		own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+		if (own_pidns < 0 || setns(j->pid_ns, CLONE_NEWPID) < 0)
+			return husk_fail(err, errno, "join the container's pid namespace");
 	}
+	pid_t pid = proc_clone(&args);
 	if (pid == 0) {
 		exec_child_close(j, c);
 		exec_child(j, s, p, o->preserve_fds);
@@ -283,15 +279,6 @@ static pid_t exec_clone(struct exec_job *j, struct container *c, const struct sp
 	return pid;
 }
 
-/* What the child does not join itself (exec_clone()). */
-static int exec_join_cgroup(const struct exec_job *j, struct cgroup *cg, pid_t pid,
-			    husk_error **err)
-{
-	if (j->child_self_joins)
-		return j->cloned_into_cgroup ? 0 : cgroup_enter_v2(cg, pid, err);
-	return j->cloned_into_cgroup ? cgroup_enter_v1(cg, pid, err) : cgroup_enter(cg, pid, err);
-}
-
 /* Lets the child go once it is in the container's cgroup, then reads its
  * verdict: EOF means it exec'd. */
 static int exec_release(struct exec_job *j, struct container *c, pid_t pid, husk_error **err)
@@ -299,7 +286,7 @@ static int exec_release(struct exec_job *j, struct container *c, pid_t pid, husk
 	char buf[1024];
 	size_t len = 0;
 
-	if (c->cg && exec_join_cgroup(j, c->cg, pid, err) < 0)
+	if (c->cg && cgroup_enter_rest(c->cg, pid, j->child_self_joins, j->cloned_into_cgroup, err) < 0)
 		return -1;
 	if (write(j->go[1], &pid, sizeof(pid)) != sizeof(pid))
 		return husk_fail(err, errno, "exec: release child");

@@ -49,6 +49,10 @@ int proc_stat(pid_t pid, char *state, uint64_t *start_time)
 pid_t proc_clone(struct clone_args *args)
 {
 	pid_t pid = (pid_t)syscall(SYS_clone3, args, sizeof(*args));
+	if (pid < 0 && errno != ENOSYS && (args->flags & CLONE_INTO_CGROUP)) {
+		args->flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+		pid = (pid_t)syscall(SYS_clone3, args, sizeof(*args));
+	}
 	if (pid >= 0 || errno != ENOSYS)
 		return pid;
 	args->flags &= ~(uint64_t)CLONE_INTO_CGROUP;

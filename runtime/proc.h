@@ -19,9 +19,10 @@ int proc_pidns_pids(pid_t member, pid_t **pids, size_t *n);
 struct clone_args;
 
 /* clone3() as fork() does it (no new stack), falling back to the older
- * clone() where clone3 is missing (kernels before 5.3, valgrind): then
- * without CLONE_INTO_CGROUP, which it clears in args->flags so the caller
- * knows to join the cgroup itself. Returns 0 in the child. */
+ * clone() where clone3 is missing (kernels before 5.3, valgrind). Without
+ * CLONE_INTO_CGROUP when that fails (no clone3, or a cgroup that refuses),
+ * which it then clears in args->flags so the caller knows to join the
+ * cgroup itself. Returns 0 in the child. */
 pid_t proc_clone(struct clone_args *args);
 
 #endif

@@ -24,7 +24,7 @@ CC=${FUZZ_CC:-clang}
 declare -A SRCS=(
     [config]="spec/parse.c spec/parse_linux.c spec/parse_process.c spec/parse_util.c base/error.c"
     [process]="spec/parse.c spec/parse_linux.c spec/parse_process.c spec/parse_util.c base/error.c"
-    [state]="spec/state.c base/error.c"
+    [state]="spec/state.c base/utc.c base/error.c"
     [image]="image/layout.c image/digest.c image/spec.c image/user.c base/error.c"
     [mount_options]="rootfs/mount_options.c base/error.c"
 )
