@@ -341,10 +341,6 @@ static pid_t vm_fork_monitor(struct create_job *j, struct vm_monitor *m, int sla
 		args.cgroup = (uint64_t)cgfd;
 	}
 	pid_t pid = proc_clone(&args);
-	if (pid < 0 && (args.flags & CLONE_INTO_CGROUP)) {
-		args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
-		pid = proc_clone(&args);
-	}
 	if (pid == 0)
 		monitor_child(j, m, slave);
 	if (pid < 0)
