@@ -358,7 +358,7 @@ static void json_putp(struct json_object **o)
 static int vm_place(struct create_job *j, pid_t pid, husk_error **err)
 {
 	_cleanup_(json_putp) struct json_object *res = vm_host_resources(j->spec->linux_->resources);
-	if ((j->cloned_into_cgroup ? cgroup_enter_v1(j->cg, pid, err) : cgroup_enter(j->cg, pid, err)) < 0 ||
+	if (cgroup_enter_rest(j->cg, pid, false, j->cloned_into_cgroup, err) < 0 ||
 	    cgroup_apply_resources(j->cg, res, err) < 0)
 		return -1;
 	_cleanup_free_ char *json = state_oci_json(&j->st, "creating");
