@@ -97,18 +97,52 @@ static int console_bind_dev_console(const char *pts, husk_error **err)
 	return 0;
 }
 
-int console_setup(int sock, const struct spec_process *p, bool dev_console, husk_error **err)
+int console_open_pty(int *master, char name[CONSOLE_NAME_MAX], husk_error **err)
 {
-	_cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (master < 0)
-		return husk_fail(err, errno, "open /dev/ptmx");
-	char name[128];
+	_cleanup_close_ int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	int unlock = 0;
-	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ptsname_r(master, name, sizeof(name)))
+
+	if (m < 0)
+		return husk_fail(err, errno, "open /dev/ptmx");
+	if (ioctl(m, TIOCSPTLCK, &unlock) < 0 || ptsname_r(m, name, CONSOLE_NAME_MAX))
 		return husk_fail(err, errno, "unlock pty");
-	_cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int slave = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)
 		return husk_fail(err, errno, "open pty slave %s", name);
+	*master = TAKE_FD(m);
+	return slave;
+}
+
+int console_open_raw_pty(const struct spec_process *p, int *master, char name[CONSOLE_NAME_MAX],
+			 husk_error **err)
+{
+	_cleanup_close_ int slave = console_open_pty(master, name, err);
+	struct termios t;
+
+	if (slave < 0)
+		return -1;
+	if (tcgetattr(slave, &t) < 0) {
+		close(*master);
+		*master = -1;
+		return husk_fail(err, errno, "pty slave %s", name);
+	}
+	cfmakeraw(&t);
+	tcsetattr(slave, TCSANOW, &t);
+	if (p->has_console_size) {
+		struct winsize ws = { .ws_row = (unsigned short)p->console_height,
+				      .ws_col = (unsigned short)p->console_width };
+		ioctl(slave, TIOCSWINSZ, &ws);
+	}
+	return TAKE_FD(slave);
+}
+
+int console_setup(int sock, const struct spec_process *p, bool dev_console, husk_error **err)
+{
+	_cleanup_close_ int master = -1;
+	char name[CONSOLE_NAME_MAX];
+	_cleanup_close_ int slave = console_open_pty(&master, name, err);
+	if (slave < 0)
+		return -1;
 	if ((dev_console && console_bind_dev_console(name, err) < 0) ||
 	    console_make_ctty(slave, p, err) < 0)
 		return -1;

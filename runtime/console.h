@@ -19,6 +19,16 @@ int console_connect(const char *path, husk_error **err);
  * would make the next exec's open of /dev/console fail with EIO. */
 int console_setup(int sock, const struct spec_process *p, bool dev_console, husk_error **err);
 
+/* A new pty from /dev/ptmx: the master in *master, the slave's path in
+ * name; returns the slave, or -1 with *err. */
+#define CONSOLE_NAME_MAX 128
+int console_open_pty(int *master, char name[CONSOLE_NAME_MAX], husk_error **err);
+
+/* The same, for a terminal that a micro-VM's guest runs itself: the host
+ * side stays raw, sized as process.consoleSize. */
+int console_open_raw_pty(const struct spec_process *p, int *master, char name[CONSOLE_NAME_MAX],
+			 husk_error **err);
+
 int console_send_fd(int sock, int fd, const char *name, husk_error **err);
 int console_recv_fd(int sock, husk_error **err);
 

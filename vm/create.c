@@ -272,23 +272,11 @@ static unsigned boot_timeout_ms(bool kvm)
  * monitor's stdio. */
 static int vm_console(struct create_job *j, int *slave_out, husk_error **err)
 {
-	const struct spec_process *p = j->spec->process;
-	_cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	char name[128];
-	int unlock = 0;
-	if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 || ptsname_r(master, name, sizeof(name)))
-		return husk_fail(err, errno, "vm: open a pty");
-	_cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	struct termios t;
-	if (slave < 0 || tcgetattr(slave, &t) < 0)
-		return husk_fail(err, errno, "vm: open pty slave %s", name);
-	cfmakeraw(&t);
-	tcsetattr(slave, TCSANOW, &t);
-	if (p->has_console_size) {
-		struct winsize ws = { .ws_row = (unsigned short)p->console_height,
-				      .ws_col = (unsigned short)p->console_width };
-		ioctl(slave, TIOCSWINSZ, &ws);
-	}
+	_cleanup_close_ int master = -1;
+	char name[CONSOLE_NAME_MAX];
+	_cleanup_close_ int slave = console_open_raw_pty(j->spec->process, &master, name, err);
+	if (slave < 0)
+		return husk_error_wrap(err, "vm");
 	if (console_send_fd(j->console_fd, master, name, err) < 0)
 		return -1;
 	*slave_out = TAKE_FD(slave);

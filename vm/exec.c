@@ -123,25 +123,11 @@ static int exec_pty(const struct spec_process *p, const struct exec_opts *eo, in
 {
 	if (!eo->console_socket && eo->detach)
 		return husk_fail(err, 0, "cannot allocate tty if husk will detach without setting console socket");
-	_cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	char name[128];
-	int unlock = 0;
-	if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 || ptsname_r(master, name, sizeof(name)))
-		return husk_fail(err, errno, "vm: open a pty");
-	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	struct termios t;
-	if (slave < 0 || tcgetattr(slave, &t) < 0) {
-		if (slave >= 0)
-			close(slave);
-		return husk_fail(err, errno, "vm: open pty slave %s", name);
-	}
-	cfmakeraw(&t);
-	tcsetattr(slave, TCSANOW, &t);
-	if (p->has_console_size) {
-		struct winsize ws = { .ws_row = (unsigned short)p->console_height,
-				      .ws_col = (unsigned short)p->console_width };
-		ioctl(slave, TIOCSWINSZ, &ws);
-	}
+	_cleanup_close_ int master = -1;
+	char name[CONSOLE_NAME_MAX];
+	int slave = console_open_raw_pty(p, &master, name, err);
+	if (slave < 0)
+		return husk_error_wrap(err, "vm");
 	if (eo->console_socket) {
 		_cleanup_close_ int sock = console_connect(eo->console_socket, err);
 		if (sock < 0 || console_send_fd(sock, master, name, err) < 0) {
