@@ -15,24 +15,14 @@ import pytest
 
 from helpers.util import pid_gone, wait_for
 from test_network import ipv4, net  # noqa: F401  (the fixture)
-from test_vm import STOP_TIMEOUT, VM_TIMEOUT, _skip_reason, qemu_pid
+# vm_cache: the autouse kernel/initramfs cache fixture, shared with test_vm.py
+# (the net initramfs is its own entry in it)
+from test_vm import STOP_TIMEOUT, VM_TIMEOUT, _skip_reason, qemu_pid, vm_cache  # noqa: F401
 
 pytestmark = [pytest.mark.husk_only,
               pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")]
 
 SUBNETS = "subnet=10.89.0.0/24,subnet=fd00:89::/64"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def vm_cache(session):
-    """The kernel/initramfs cache test_vm.py uses (the net initramfs is its own entry)."""
-    old = os.environ.get("HUSK_VM_CACHE")
-    os.environ["HUSK_VM_CACHE"] = os.path.join(session.dir, "vm-cache")
-    yield
-    if old is None:
-        os.environ.pop("HUSK_VM_CACHE", None)
-    else:
-        os.environ["HUSK_VM_CACHE"] = old
 
 
 def taps(net):
