@@ -45,7 +45,12 @@ SELECT = "cgroup or resources"
 # (name, manager, cgroup layout of the boot: guest.CGROUP_ARGS)
 RUNS = [("v2-cgroupfs", "cgroupfs", "v2"), ("v2-systemd", "systemd", "v2"),
         ("hybrid-systemd", "systemd", "hybrid")]
-TIMEOUT = int(os.environ.get("HUSK_GUEST_TIMEOUT", "2400"))
+# Per inner run; one takes 35-50 s under TCG here.
+TIMEOUT = int(os.environ.get("HUSK_GUEST_TIMEOUT", "300"))
+# A run still going after this long leaves <name>.hang: every process with
+# its state and wait channel, and the kernel stacks of husk's; pytest's
+# faulthandler prints the stuck test's Python stack into the log.
+HANG_AFTER = min(240, TIMEOUT // 2)
 
 
 def inner_command(layout):
@@ -55,10 +60,14 @@ def inner_command(layout):
              "$(cat /proc/1/comm) as PID 1\" > /results/about"]
     for name, manager, _ in [r for r in RUNS if r[2] == layout]:
         lines.append(
+            "(sleep %d; { ps --ppid 2 -p 2 --deselect -o pid,ppid,stat,wchan:32,args; for p in $(pgrep husk); do "
+            "echo \"== $p\"; cat /proc/$p/stack; done; } > /results/%s.hang 2>&1) & w=$!"
+            % (HANG_AFTER, name))
+        lines.append(
             "HUSK_CGROUP_MANAGER=%s timeout %d /usr/bin/python3 -m pytest -p no:cacheprovider "
-            "-q -rfE --junitxml=/results/%s.xml tests/integration -k '%s' "
-            "> /results/%s.log 2>&1; echo $? > /results/%s.rc"
-            % (manager, TIMEOUT, name, SELECT, name, name))
+            "-q -rfE -o faulthandler_timeout=%d --junitxml=/results/%s.xml tests/integration "
+            "-k '%s' > /results/%s.log 2>&1; echo $? > /results/%s.rc; kill $w"
+            % (manager, TIMEOUT, HANG_AFTER // 2, name, SELECT, name, name))
     return "\n".join(lines)
 
 
@@ -97,6 +106,33 @@ def _print(request, lines):
             tr.write_line(line)
 
 
+def _stuck(r, layout):
+    """Names of the runs of this boot that never finished (timed out)."""
+    return [n for n, _, l in RUNS if l == layout and
+            guest._read(os.path.join(r.dir, n + ".rc")).strip() in ("", "124")]
+
+
+def _boot(layout, lines):
+    """One boot of the guest for layout's runs, and a second one if a run
+    hung: once in about seven boots a run stopped making progress in the
+    guest (seen once, in CI; the cause is not known yet). What was running
+    then is printed either way, and a run that hangs twice fails."""
+    runs = sum(1 for r in RUNS if r[2] == layout)
+    r = guest.run(inner_command(layout), timeout=TIMEOUT * runs + 300, cgroup=layout)
+    stuck = _stuck(r, layout)
+    if not stuck:
+        return r
+    lines.append("guest (%s): %s did not finish; booting again. Still running after %d s:"
+                 % (layout, ", ".join(stuck), HANG_AFTER))
+    for n in stuck:
+        hang = guest._read(os.path.join(r.dir, n + ".hang"))
+        log = guest._read(os.path.join(r.dir, n + ".log"))
+        lines.extend((hang or "(nothing recorded)").splitlines()[-80:])
+        lines.extend(("--- %s.log (end) ---" % n,) + tuple(log.splitlines()[-60:]))
+    lines.append("(first boot's results kept in %s)" % r.dir)
+    return guest.run(inner_command(layout), timeout=TIMEOUT * runs + 300, cgroup=layout)
+
+
 @pytest.fixture(scope="session")
 def guest_runs(request):
     if os.environ.get("HUSK_SKIP_GUEST") == "1":
@@ -109,11 +145,12 @@ def guest_runs(request):
     _faults_build()
     out, lines, boots = {}, [], {}
     for layout in dict.fromkeys(r[2] for r in RUNS):
-        boots[layout] = guest.run(inner_command(layout), timeout=TIMEOUT + 300, cgroup=layout)
+        boots[layout] = _boot(layout, lines)
     for name, _, layout in RUNS:
         r = boots[layout]
         out[name] = {"guest": r}
         rc = guest._read(os.path.join(r.dir, name + ".rc")).strip()
+        out[name]["hang"] = guest._read(os.path.join(r.dir, name + ".hang"))
         log = guest._read(os.path.join(r.dir, name + ".log"))
         t = _totals(os.path.join(r.dir, name + ".xml"))
         out[name].update(rc=int(rc) if rc.isdigit() else None, log=log, totals=t)
@@ -138,10 +175,13 @@ def test_guest(guest_runs, name):
     g = res["guest"]
     if res["rc"] is None:
         pytest.fail("guest run %s did not finish (guest rc=%s after %.0f s; results in %s)\n"
-                    "--- console (end) ---\n%s" % (name, g.rc, g.seconds, g.dir,
-                                                   g.console[-4000:]))
+                    "--- console (end) ---\n%s\n--- still running after %d s ---\n%s"
+                    % (name, g.rc, g.seconds, g.dir, g.console[-4000:], HANG_AFTER,
+                       res["hang"][-6000:] or "(nothing recorded)"))
     t = res["totals"]
     failed = [l for l in res["log"].splitlines() if re.match(r"(FAILED|ERROR) ", l)]
     assert res["rc"] == 0 and t and t["passed"] > 0, \
-        "guest run %s: %s\n%s\n(full log: %s/%s.log)" % (
-            name, _summary(res["log"]), "\n".join(failed) or res["log"][-3000:], g.dir, name)
+        "guest run %s: %s\n%s\n(full log: %s/%s.log)%s" % (
+            name, _summary(res["log"]), "\n".join(failed) or res["log"][-3000:], g.dir, name,
+            "\n--- still running after %d s ---\n%s" % (HANG_AFTER, res["hang"][-6000:])
+            if res["hang"] else "")
